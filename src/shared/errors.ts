@@ -20,6 +20,8 @@ export type GatepassErrorCode =
   | 'ERR_TOKEN_EXPIRED'
   | 'ERR_TOKEN_REQUEST_FAILED'
   | 'ERR_ABORTED'
+  | 'ERR_UNEXPECTED_RESPONSE'
+  | 'ERR_DISCOVERY'
 
 const BRAND = Symbol.for('gatepass.error')
 
