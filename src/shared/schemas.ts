@@ -41,6 +41,7 @@ export type TokenResponse = z.infer<typeof tokenResponseSchema>
  * - `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
  *   `unsupported_grant_type`, `invalid_scope`: RFC 6749 §5.2
  * - `invalid_token`, `insufficient_scope`: RFC 6750 §3.1
+ * - `invalid_target`: RFC 8707 §2
  * - `unsupported_token_type`: RFC 7009 §2.2.1
  * - `slow_down`: RFC 8628 §3.5 (rate limiting)
  * - `server_error`, `temporarily_unavailable`: RFC 6749 §4.1.2.1
@@ -54,6 +55,7 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
+  | 'invalid_target'
   | 'invalid_token'
   | 'insufficient_scope'
   | 'unsupported_token_type'

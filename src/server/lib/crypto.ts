@@ -23,3 +23,31 @@ export function timingSafeEqual(actual: string, expected: string): boolean {
   for (let i = 0; i < b.length; i++) diff |= (a[i % (a.length || 1)] ?? 0) ^ b[i]!
   return diff === 0
 }
+
+async function tokenKey(token: string): Promise<CryptoKey> {
+  const raw = await crypto.subtle.digest('SHA-256', encoder.encode(`gatepass:replay:${token}`))
+  return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])
+}
+
+/**
+ * Encrypts `plain` with a key derived from `token` (never from its stored digest), so a value
+ * kept in the store can be read only by someone presenting the token again.
+ */
+export async function sealWithToken(token: string, plain: string): Promise<Uint8Array> {
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, await tokenKey(token), encoder.encode(plain)))
+  const out = new Uint8Array(12 + sealed.byteLength)
+  out.set(iv)
+  out.set(sealed, 12)
+  return out
+}
+
+/** Decrypts what {@link sealWithToken} produced; `null` when it does not open. */
+export async function openWithToken(token: string, sealed: Uint8Array): Promise<string | null> {
+  try {
+    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: sealed.slice(0, 12) }, await tokenKey(token), sealed.slice(12))
+    return new TextDecoder().decode(plain)
+  } catch {
+    return null
+  }
+}

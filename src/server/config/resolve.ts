@@ -1,0 +1,122 @@
+import { ConfigError, type ConfigIssue } from '../../shared/errors.js'
+import { hashClientSecret } from '../secrets.js'
+import type { TokenBinding } from '../store/types.js'
+import { configSchema, type CredentialConfig, type GatepassConfig, type SecretInput, type TokenPolicy } from './schema.js'
+
+/** A client that may call the token endpoints, with everything needed to serve it. */
+export interface ResolvedClient {
+  clientId: string
+  /** `sha256:`/`pbkdf2-sha256$` hash, or `null` for a public client. */
+  secretHash: string | null
+  mode: 'policy' | 'acl'
+  policy: TokenPolicy
+  /** Policy mode: the proxy or group; ACL mode: the credential. */
+  binding: TokenBinding
+  /** Audiences of tokens it obtains (ACL mode: of every currently granted proxy/group, see `aclAudiences`). */
+  audience: string[]
+  credential: CredentialConfig | null
+}
+
+/** The validated configuration plus derived lookups. */
+export interface ResolvedConfig {
+  config: GatepassConfig
+  clients: Map<string, ResolvedClient>
+  /** Audience of each proxy and group by name. */
+  audiences: { proxies: Map<string, string>; groups: Map<string, string> }
+  /** Every algorithm a policy may sign with. */
+  algorithms: Set<string>
+}
+
+function zodIssues(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): ConfigIssue[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }))
+}
+
+/**
+ * Validates a configuration and resolves secrets given as environment references.
+ * Throws one `ConfigError` listing every bad field.
+ */
+export async function resolveConfig(input: unknown, env: Record<string, string | undefined> = {}): Promise<ResolvedConfig> {
+  const parsed = configSchema.safeParse(input)
+  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error))
+  const config = parsed.data
+  const issues: ConfigIssue[] = []
+
+  async function secret(value: SecretInput | undefined, path: string): Promise<string | null> {
+    if (value === undefined) return null
+    if (typeof value === 'string') return value
+    const plain = env[value.env]
+    if (plain === undefined || plain === '') {
+      issues.push({ path, message: `environment variable "${value.env}" is not set` })
+      return null
+    }
+    return hashClientSecret(plain)
+  }
+
+  const proxies = new Map<string, string>()
+  const groups = new Map<string, string>()
+  for (const g of config.groups) groups.set(g.name, g.audience ?? `${config.environment.issuer}/apigateway/groups/${g.name}`)
+  for (const p of config.proxies) proxies.set(p.name, p.audience ?? `${config.environment.issuer}${p.path ?? `/apigateway/${p.name}`}`)
+
+  const clients = new Map<string, ResolvedClient>()
+  const algorithms = new Set<string>([config.environment.algorithm])
+  const addAlgorithm = (policy: TokenPolicy) => policy.format === 'jwt' && algorithms.add(policy.algorithm ?? config.environment.algorithm)
+
+  for (const [i, p] of config.proxies.entries()) {
+    addAlgorithm(p.tokenPolicy)
+    if (p.clientId === undefined) continue
+    clients.set(p.clientId, {
+      clientId: p.clientId,
+      secretHash: await secret(p.clientSecret, `proxies.${i}.clientSecret`),
+      mode: p.tokenPolicy.management,
+      policy: p.tokenPolicy,
+      binding: { kind: 'proxy', name: p.name },
+      audience: [proxies.get(p.name)!],
+      credential: null,
+    })
+  }
+  for (const [i, g] of config.groups.entries()) {
+    addAlgorithm(g.tokenPolicy)
+    if (g.clientId === undefined) continue
+    clients.set(g.clientId, {
+      clientId: g.clientId,
+      secretHash: await secret(g.clientSecret, `groups.${i}.clientSecret`),
+      mode: g.tokenPolicy.management,
+      policy: g.tokenPolicy,
+      binding: { kind: 'group', name: g.name },
+      audience: [groups.get(g.name)!],
+      credential: null,
+    })
+  }
+  addAlgorithm(config.environment.credentialPolicy)
+  for (const [i, c] of config.credentials.entries()) {
+    const policy = c.tokenPolicy ?? config.environment.credentialPolicy
+    addAlgorithm(policy)
+    const passwordHash = await secret(c.passwordHash, `credentials.${i}.passwordHash`)
+    clients.set(c.clientId, {
+      clientId: c.clientId,
+      secretHash: await secret(c.clientSecret, `credentials.${i}.clientSecret`),
+      mode: 'acl',
+      policy,
+      binding: { kind: 'credential', name: c.clientId },
+      audience: [],
+      credential: passwordHash === null ? c : { ...c, passwordHash },
+    })
+  }
+  for (const [i, u] of config.users.entries()) {
+    const hash = await secret(u.passwordHash, `users.${i}.passwordHash`)
+    if (hash !== null) u.passwordHash = hash
+  }
+  if (issues.length > 0) throw new ConfigError(issues)
+  return { config, clients, audiences: { proxies, groups }, algorithms }
+}
+
+/** Audiences a credential may currently obtain tokens for (unexpired grants). */
+export function aclAudiences(resolved: ResolvedConfig, credential: CredentialConfig, now: number): string[] {
+  const out: string[] = []
+  for (const grant of credential.grants) {
+    if (grant.expiresAt !== undefined && Date.parse(grant.expiresAt) <= now) continue
+    const aud = grant.proxy !== undefined ? resolved.audiences.proxies.get(grant.proxy) : resolved.audiences.groups.get(grant.group!)
+    if (aud !== undefined && !out.includes(aud)) out.push(aud)
+  }
+  return out
+}

@@ -1,0 +1,125 @@
+/**
+ * The environment's signing keys: generated on first start, kept in the store, published as JWKS.
+ *
+ * @module
+ */
+import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
+import type { JWKS } from '../shared/schemas.js'
+import type { KeyRecord, TokenStore } from './store/types.js'
+
+/** A key ready to sign or verify. */
+export interface LoadedKey {
+  kid: string
+  alg: string
+  state: KeyRecord['state']
+  publicJwk: JWK
+  /** Present for keys that may sign (active). */
+  privateKey?: CryptoKey
+  publicKey: CryptoKey
+}
+
+/** What the token service needs from its key set. */
+export interface KeyManager {
+  /** Loads the keys and generates an active key for every algorithm that has none. */
+  ready(): Promise<void>
+  /** The active key for an algorithm. */
+  signingKey(alg: string): LoadedKey
+  /** A key by `kid` (any state but dropped), reloading from the store once on a miss. */
+  verificationKey(kid: string): Promise<LoadedKey | undefined>
+  /** The public JWKS (next, active and retired keys). */
+  jwks(): JWKS
+}
+
+const KEK_PREFIX = 'enc:'
+
+async function seal(kek: CryptoKey | null, plain: string): Promise<string> {
+  if (!kek) return plain
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, kek, new TextEncoder().encode(plain)))
+  return `${KEK_PREFIX}${base64url.encode(iv)}.${base64url.encode(sealed)}`
+}
+
+async function open(kek: CryptoKey | null, stored: string): Promise<string> {
+  if (!stored.startsWith(KEK_PREFIX)) return stored
+  if (!kek) throw new Error('a private key in the store is encrypted but no keyEncryptionKey is configured')
+  const [iv, data] = stored.slice(KEK_PREFIX.length).split('.')
+  const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: base64url.decode(iv!) as BufferSource }, kek, base64url.decode(data!) as BufferSource)
+  return new TextDecoder().decode(plain)
+}
+
+/** Generates a key record for an algorithm (private key sealed with the KEK when given). */
+export async function generateKeyRecord(environment: string, alg: string, kek: CryptoKey | null, now: number): Promise<KeyRecord> {
+  const pair = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 })
+  const publicJwk = await exportJWK(pair.publicKey)
+  const kid = await calculateJwkThumbprint(publicJwk)
+  const privateJwk = await exportJWK(pair.privateKey)
+  return {
+    kid,
+    environment,
+    alg,
+    state: 'active',
+    publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
+    privateKey: await seal(kek, JSON.stringify({ ...privateJwk, kid, alg })),
+    createdAt: now,
+    retiredAt: null,
+  }
+}
+
+async function load(record: KeyRecord, kek: CryptoKey | null): Promise<LoadedKey> {
+  const publicJwk = { ...(record.publicJwk as JWK), kid: record.kid, alg: record.alg, use: 'sig' }
+  const loaded: LoadedKey = {
+    kid: record.kid,
+    alg: record.alg,
+    state: record.state,
+    publicJwk,
+    publicKey: (await importJWK(publicJwk, record.alg)) as CryptoKey,
+  }
+  if (record.state === 'active') {
+    loaded.privateKey = (await importJWK(JSON.parse(await open(kek, record.privateKey)) as JWK, record.alg)) as CryptoKey
+  }
+  return loaded
+}
+
+/** Creates the key manager of one environment. */
+export function createKeyManager(options: { store: TokenStore; environment: string; algorithms: Iterable<string>; kek: CryptoKey | null; now: () => number }): KeyManager {
+  const { store, environment, kek, now } = options
+  const algorithms = [...options.algorithms]
+  let keys = new Map<string, LoadedKey>()
+  let lastReload = 0
+
+  async function reload() {
+    const records = await store.listKeys(environment)
+    const next = new Map<string, LoadedKey>()
+    for (const r of records) next.set(r.kid, keys.get(r.kid)?.state === r.state ? keys.get(r.kid)! : await load(r, kek))
+    keys = next
+    lastReload = now()
+  }
+
+  return {
+    async ready() {
+      await reload()
+      let changed = false
+      for (const alg of algorithms) {
+        if ([...keys.values()].some((k) => k.alg === alg && k.state === 'active')) continue
+        await store.addKey(await generateKeyRecord(environment, alg, kek, now()), { onlyIfNoActive: true })
+        changed = true
+      }
+      if (changed) await reload()
+    },
+    signingKey(alg) {
+      let found: LoadedKey | undefined
+      for (const k of keys.values()) if (k.alg === alg && k.state === 'active' && k.privateKey) found = k
+      if (!found) throw new Error(`no active signing key for ${alg}`)
+      return found
+    },
+    async verificationKey(kid) {
+      const found = keys.get(kid)
+      if (found || now() - lastReload < 30_000) return found
+      await reload()
+      return keys.get(kid)
+    },
+    jwks() {
+      return { keys: [...keys.values()].map((k) => k.publicJwk as JWKS['keys'][number]) }
+    },
+  }
+}

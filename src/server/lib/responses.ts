@@ -1,0 +1,37 @@
+import type { OAuthErrorCode } from '../../shared/schemas.js'
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
+
+/** A JSON response; token responses are never cacheable. */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json;charset=UTF-8', ...NO_STORE, ...headers },
+  })
+}
+
+/**
+ * An RFC 6749 §5.2 error thrown inside a handler and turned into a response at its edge.
+ * `description` must never contain secrets, tokens, or whether a client exists.
+ */
+export class OAuthError extends Error {
+  readonly error: OAuthErrorCode
+  readonly status: number
+  readonly headers: Record<string, string>
+  constructor(error: OAuthErrorCode, description: string, status = 400, headers: Record<string, string> = {}) {
+    super(description)
+    this.error = error
+    this.status = status
+    this.headers = headers
+  }
+}
+
+/** The response for an {@link OAuthError}. */
+export function errorResponse(err: OAuthError): Response {
+  return json({ error: err.error, error_description: err.message }, err.status, err.headers)
+}
+
+/** Quotes a value as an RFC 7230 quoted-string (for `WWW-Authenticate` parameters). */
+export function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, ' ')}"`
+}

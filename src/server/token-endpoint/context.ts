@@ -1,0 +1,25 @@
+import type { ResolvedConfig } from '../config/resolve.js'
+import type { KeyManager } from '../keys.js'
+import type { TokenStore } from '../store/types.js'
+
+/**
+ * Verifies a username and password for the password grant. Return `null` to refuse.
+ *
+ * @group Token Service
+ */
+export type IdentitySource = (
+  username: string,
+  password: string,
+  context: { clientId: string; mode: 'policy' | 'acl' },
+) => Promise<{ subject?: string; roles?: string[] } | null>
+
+/** Everything a token-endpoint handler works with. */
+export interface ServiceContext {
+  resolved: ResolvedConfig
+  store: TokenStore
+  keys: KeyManager
+  now: () => number
+  identitySource: IdentitySource | undefined
+  /** A PBKDF2 hash nobody knows the password of, verified for unknown users to equalise timing. */
+  dummyPasswordHash: () => Promise<string>
+}

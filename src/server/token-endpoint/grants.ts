@@ -1,0 +1,172 @@
+import { jwtVerify, decodeProtectedHeader } from 'jose'
+import { aclAudiences, type ResolvedClient } from '../config/resolve.js'
+import { openWithToken, sealWithToken, sha256 } from '../lib/crypto.js'
+import { json, OAuthError } from '../lib/responses.js'
+import { verifySecret } from '../secrets.js'
+import { invalidClient, type PresentedClient } from './client-auth.js'
+import type { ServiceContext } from './context.js'
+import { issuerFor, mint, signAccessToken, type GrantDecision } from './mint.js'
+import { grantScope, parseScope } from './scope.js'
+
+/** Authenticates a client for a base (`policy` = `/auth`, `acl` = `/credential`). */
+export async function authenticateClient(ctx: ServiceContext, presented: PresentedClient | null, mode: 'policy' | 'acl', realm: string, grantType?: string): Promise<ResolvedClient> {
+  if (presented === null) throw invalidClient(realm, 'client authentication is required')
+  const client = ctx.resolved.clients.get(presented.clientId)
+  if (presented.clientSecret === null) {
+    const publicAllowed = client?.policy.publicClients === true && (grantType === 'password' || grantType === 'refresh_token')
+    if (!client || !publicAllowed || client.mode !== mode) throw invalidClient(realm)
+    return client
+  }
+  // Verify against a dummy digest for unknown clients so timing does not reveal which ids exist.
+  const ok = await verifySecret(presented.clientSecret, client?.secretHash ?? 'sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')
+  if (!client || !ok || client.secretHash === null) throw invalidClient(realm)
+  if (client.mode !== mode) throw invalidClient(realm, mode === 'acl' ? 'this client obtains tokens from /auth' : 'this client obtains tokens from /credential')
+  const credential = client.credential
+  if (credential) {
+    if (!credential.enabled) throw invalidClient(realm, 'the client is disabled')
+    if (credential.expiresAt !== undefined && Date.parse(credential.expiresAt) <= ctx.now()) throw invalidClient(realm, 'the client has expired')
+  }
+  return client
+}
+
+function audienceFor(ctx: ServiceContext, client: ResolvedClient, resource: string | undefined): string[] {
+  const all = client.credential ? aclAudiences(ctx.resolved, client.credential, ctx.now()) : client.audience
+  if (all.length === 0) throw new OAuthError('unauthorized_client', 'the client is not granted any API proxy')
+  if (resource === undefined) return all
+  if (!all.includes(resource)) throw new OAuthError('invalid_target', 'the requested resource is not available to this client')
+  return [resource]
+}
+
+function decision(ctx: ServiceContext, client: ResolvedClient, subject: string, username: string | null, grantable: string[], params: Map<string, string>): GrantDecision {
+  return {
+    client,
+    subject,
+    username,
+    scope: grantScope(client.policy, grantable, parseScope(params.get('scope'))),
+    audience: audienceFor(ctx, client, params.get('resource')),
+    binding: client.binding,
+    format: client.policy.format,
+  }
+}
+
+/** RFC 6749 §4.4. */
+export function clientCredentialsGrant(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>): GrantDecision {
+  const grantable = client.credential ? client.credential.roles : (client.policy.allowedScopes ?? [])
+  return decision(ctx, client, client.clientId, null, grantable, params)
+}
+
+/** RFC 6749 §4.3. */
+export async function passwordGrant(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>): Promise<GrantDecision> {
+  const username = params.get('username')
+  const password = params.get('password')
+  if (username === undefined || password === undefined) throw new OAuthError('invalid_request', 'the username and password parameters are required')
+  const refused = new OAuthError('invalid_grant', 'invalid username or password')
+  const own = client.credential
+  if (own?.username !== undefined) {
+    const ok = await verifySecret(password, own.passwordHash as string)
+    if (own.username !== username || !ok) throw refused
+    return decision(ctx, client, username, username, own.roles, params)
+  }
+  if (ctx.identitySource) {
+    const user = await ctx.identitySource(username, password, { clientId: client.clientId, mode: client.mode })
+    if (!user) throw refused
+    return decision(ctx, client, user.subject ?? username, username, user.roles ?? [], params)
+  }
+  const user = ctx.resolved.config.users.find((u) => u.username === username)
+  const ok = await verifySecret(password, (user?.passwordHash as string | undefined) ?? (await ctx.dummyPasswordHash()))
+  if (!user || !ok) throw refused
+  const grantable = client.credential ? user.roles.filter((r) => client.credential!.roles.includes(r)) : user.roles
+  return decision(ctx, client, username, username, grantable, params)
+}
+
+/** Stores what was minted, then builds the response (a token is persisted before it is sent). */
+export async function issue(ctx: ServiceContext, grant: GrantDecision): Promise<Response> {
+  const minted = await mint(ctx, grant, { withRefresh: true })
+  await ctx.store.issue(minted.batch)
+  return json(minted.body)
+}
+
+/** RFC 6749 §6 with rotation, reuse detection and idempotent replay inside the grace window. */
+export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>, endpoint: 'token' | 'jwt'): Promise<Response> {
+  const token = params.get('refresh_token')
+  if (token === undefined) throw new OAuthError('invalid_request', 'the refresh_token parameter is required')
+  const invalid = new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
+  const digest = await sha256(token)
+  const record = await ctx.store.findRefreshToken(digest)
+  const env = ctx.resolved.config.environment
+  if (!record || record.clientId !== client.clientId || record.environment !== env.name || record.revokedAt !== null) throw invalid
+  if (endpoint === 'jwt' && record.format !== 'jwt') throw new OAuthError('invalid_request', 'this refresh token yields opaque tokens; use the token endpoint')
+
+  const replayOrRevoke = async (consumed: typeof record): Promise<Response> => {
+    const grace = client.policy.refresh.graceWindow * 1000
+    if (consumed.consumedAt !== null && ctx.now() - consumed.consumedAt <= grace && consumed.replay) {
+      const body = await openWithToken(token, consumed.replay)
+      if (body !== null) return new Response(body, { status: 200, headers: { 'content-type': 'application/json;charset=UTF-8', 'cache-control': 'no-store', pragma: 'no-cache' } })
+    }
+    await ctx.store.revokeFamily(consumed.familyId, ctx.now())
+    throw new OAuthError('invalid_grant', 'the refresh token was already used; its token family has been revoked')
+  }
+  if (record.consumedAt !== null) return replayOrRevoke(record)
+  if (record.expiresAt !== null && record.expiresAt <= ctx.now()) throw invalid
+  if (!client.policy.refresh.enabled) throw new OAuthError('unauthorized_client', 'refresh is not enabled for this client')
+  if (record.refreshCount >= client.policy.refresh.maxCount) throw new OAuthError('invalid_grant', 'the refresh limit of this token has been reached')
+
+  // Narrowing only (RFC 6749 §6): a requested scope must be part of the original grant.
+  const original = record.scope === '' ? [] : record.scope.split(' ')
+  const requested = parseScope(params.get('scope'))
+  if (requested && requested.some((s) => !original.includes(s))) throw new OAuthError('invalid_scope', 'the requested scope exceeds the original grant')
+  let audience = record.audience
+  if (client.credential) {
+    const current = aclAudiences(ctx.resolved, client.credential, ctx.now())
+    audience = audience.filter((a) => current.includes(a))
+    if (audience.length === 0) throw new OAuthError('invalid_grant', 'the client is no longer granted this API proxy')
+  }
+  const grant: GrantDecision = {
+    client,
+    subject: record.subject,
+    username: record.username,
+    scope: requested ?? original,
+    audience,
+    binding: record.binding,
+    format: record.format,
+  }
+  const minted = await mint(ctx, grant, { familyId: record.familyId, refreshCount: record.refreshCount + 1, withRefresh: true })
+  const body = JSON.stringify(minted.body)
+  const outcome = await ctx.store.rotateRefreshToken({ digest, now: ctx.now(), replay: await sealWithToken(token, body), next: minted.batch })
+  if (outcome.status === 'not_found') throw invalid
+  if (outcome.status === 'consumed') return replayOrRevoke(outcome.record)
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json;charset=UTF-8', 'cache-control': 'no-store', pragma: 'no-cache' } })
+}
+
+/** `POST …/jwt/regenerate`: a fresh JWT for a still-valid one of the same client. */
+export async function regenerateJWT(ctx: ServiceContext, client: ResolvedClient, request: Request): Promise<Response> {
+  if (!client.policy.regenerate || client.policy.format !== 'jwt') throw new OAuthError('unauthorized_client', 'JWT regeneration is not enabled for this client')
+  const header = request.headers.get('authorization') ?? ''
+  const match = /^bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header)
+  if (!match) throw new OAuthError('invalid_request', 'a still-valid access token is required in the Authorization header (Bearer)')
+  const invalid = new OAuthError('invalid_grant', 'the access token is invalid or expired')
+  let payload
+  try {
+    const { kid } = decodeProtectedHeader(match[1]!)
+    const key = kid === undefined ? undefined : await ctx.keys.verificationKey(kid)
+    if (!key) throw invalid
+    ;({ payload } = await jwtVerify(match[1]!, key.publicKey, { algorithms: [key.alg], typ: 'at+jwt', issuer: issuerFor(ctx, client.mode), currentDate: new Date(ctx.now()) }))
+  } catch {
+    throw invalid
+  }
+  if (payload.client_id !== client.clientId || typeof payload.sub !== 'string') throw invalid
+  let audience = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud]
+  if (client.credential) {
+    const current = aclAudiences(ctx.resolved, client.credential, ctx.now())
+    audience = audience.filter((a) => current.includes(a))
+    if (audience.length === 0) throw new OAuthError('invalid_grant', 'the client is no longer granted this API proxy')
+  }
+  const scope = typeof payload.scope === 'string' && payload.scope !== '' ? payload.scope.split(' ') : []
+  const grant: GrantDecision = { client, subject: payload.sub, username: null, scope, audience, binding: client.binding, format: 'jwt' }
+  const now = ctx.now()
+  const ttl = client.policy.neverExpires ? null : client.policy.accessTokenTtl * 1000
+  const body: Record<string, unknown> = { access_token: await signAccessToken(ctx, grant, now, ttl === null ? null : now + ttl), token_type: 'Bearer' }
+  if (ttl !== null) body.expires_in = ctx.resolved.config.environment.expiresInUnit === 'milliseconds' ? ttl : ttl / 1000
+  if (scope.length > 0) body.scope = scope.join(' ')
+  return json(body)
+}

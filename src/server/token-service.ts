@@ -1,0 +1,232 @@
+/**
+ * The token service: one environment's token endpoints as a Fetch handler.
+ *
+ * @module
+ */
+import { StoreUnavailableError } from '../shared/errors.js'
+import { invalidArgument } from '../shared/lib/args.js'
+import { resolveConfig, type ResolvedConfig } from './config/resolve.js'
+import type { GatepassConfigInput } from './config/schema.js'
+import { createKeyManager, type KeyManager } from './keys.js'
+import { errorResponse, json, OAuthError } from './lib/responses.js'
+import { hashPassword } from './secrets.js'
+import { createMemoryStore } from './store/memory.js'
+import { guardStore } from './store/guarded.js'
+import type { TokenStore } from './store/types.js'
+import { readClientCredentials } from './token-endpoint/client-auth.js'
+import type { IdentitySource, ServiceContext } from './token-endpoint/context.js'
+import { readParameters } from './token-endpoint/form.js'
+import { authenticateClient, clientCredentialsGrant, issue, passwordGrant, refreshTokenGrant, regenerateJWT } from './token-endpoint/grants.js'
+import type { FetchHandler, RequestContext } from './types.js'
+import { base64url } from 'jose'
+
+/**
+ * Options of {@link createTokenService}.
+ *
+ * @group Token Service
+ */
+export interface TokenServiceOptions {
+  /** Where tokens, refresh families and keys live. Default: a new in-memory store. */
+  store?: TokenStore
+  /** Environment variables for `{"env": "NAME"}` secret references (pass `process.env` on Node). */
+  env?: Record<string, string | undefined>
+  /** Verifies username/password for the password grant instead of the configured `users`. */
+  identitySource?: IdentitySource
+  /** Clock, epoch ms (tests). Default `Date.now`. */
+  now?: () => number
+  /** Called with unexpected errors (never with secrets); default: none. */
+  onError?: (error: unknown) => void
+}
+
+/**
+ * A running token service.
+ *
+ * @group Token Service
+ */
+export interface TokenService {
+  /** The Fetch handler serving every token endpoint. */
+  fetch: FetchHandler
+  /** Validates secrets, loads or generates the signing keys. Called by `fetch` on first use. */
+  ready(): Promise<void>
+  /** Releases the store. */
+  close(): Promise<void>
+  /** What the service serves (for start-up banners and admin tools). */
+  describe(): { issuer: string; environment: string; clients: Array<{ clientId: string; mode: 'policy' | 'acl'; target: string }> }
+}
+
+const ROUTES = /^\/(auth|credential)(\/token|\/jwt|\/jwt\/regenerate|\/\.well-known\/jwks\.json|\/\.well-known\/oauth-authorization-server)$/
+
+/**
+ * Creates the token service of one environment: a Fetch handler serving `POST {base}/token`,
+ * `POST {base}/jwt`, `POST {base}/jwt/regenerate`, `GET {base}/.well-known/jwks.json` and
+ * `GET {base}/.well-known/oauth-authorization-server` under `/auth` (policy mode) and
+ * `/credential` (ACL mode).
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @param config The configuration (validated now: a bad field throws a `ConfigError` naming it).
+ * @param options Store, environment variables, identity source, clock.
+ * @returns A service whose `fetch` you mount in any Fetch-compatible framework, or serve on Node
+ *   with `serve()` from `'gatepass/server/node'`.
+ * @example A client-credentials JWT issuer
+ *
+ * ```ts
+ * import { createTokenService } from 'gatepass/server'
+ *
+ * const service = createTokenService({
+ *   environment: { name: 'prod', issuer: 'https://gw.example.com' },
+ *   proxies: [{ name: 'orders', clientId: 'orders-app', clientSecret: { env: 'ORDERS_SECRET' } }],
+ * }, { env: { ORDERS_SECRET: 'a-long-random-secret' } })
+ *
+ * const response = await service.fetch(new Request('https://gw.example.com/auth/token', {
+ *   method: 'POST',
+ *   headers: { 'content-type': 'application/x-www-form-urlencoded' },
+ *   body: 'grant_type=client_credentials&client_id=orders-app&client_secret=a-long-random-secret',
+ * }))
+ * ```
+ *
+ * @group Token Service
+ */
+export function createTokenService(config: GatepassConfigInput | unknown, options: TokenServiceOptions = {}): TokenService {
+  if (typeof config !== 'object' || config === null) throw invalidArgument('"config" must be an object', 'ERR_INVALID_ARG_TYPE')
+  const store = guardStore(options.store ?? createMemoryStore())
+  const now = options.now ?? Date.now
+  let resolved: ResolvedConfig | undefined
+  let keys: KeyManager | undefined
+  let ctx: ServiceContext | undefined
+  let starting: Promise<ServiceContext> | undefined
+  let dummy: Promise<string> | undefined
+
+  async function start(): Promise<ServiceContext> {
+    resolved ??= await resolveConfig(config, options.env)
+    const env = resolved.config.environment
+    let kek: CryptoKey | null = null
+    if (env.keyEncryptionKey) {
+      const raw = options.env?.[env.keyEncryptionKey.env]
+      const bytes = raw === undefined ? undefined : base64url.decode(raw)
+      if (!bytes || bytes.byteLength !== 32) throw invalidArgument(`environment variable "${env.keyEncryptionKey.env}" must hold 32 bytes, base64url`)
+      kek = await crypto.subtle.importKey('raw', bytes as BufferSource, 'AES-GCM', false, ['encrypt', 'decrypt'])
+    }
+    keys ??= createKeyManager({ store, environment: env.name, algorithms: resolved.algorithms, kek, now })
+    await keys.ready()
+    return {
+      resolved,
+      store,
+      keys,
+      now,
+      identitySource: options.identitySource,
+      dummyPasswordHash: () => (dummy ??= hashPassword(crypto.randomUUID())),
+    }
+  }
+
+  function ready(): Promise<ServiceContext> {
+    if (ctx) return Promise.resolve(ctx)
+    starting ??= start().then(
+      (c) => (ctx = c),
+      (err: unknown) => {
+        starting = undefined
+        throw err
+      },
+    )
+    return starting
+  }
+
+  async function route(request: Request, context: ServiceContext): Promise<Response> {
+    const env = context.resolved.config.environment
+    const url = new URL(request.url)
+    if (!url.pathname.startsWith(env.basePath)) return notFound()
+    const match = ROUTES.exec(url.pathname.slice(env.basePath.length))
+    if (!match) return notFound()
+    const mode = match[1] === 'auth' ? 'policy' : 'acl'
+    const endpoint = match[2]!
+    const base = `${issuerBase(request, env)}${env.basePath}/${match[1]}`
+    if (endpoint.startsWith('/.well-known/')) {
+      if (request.method !== 'GET' && request.method !== 'HEAD') throw new OAuthError('invalid_request', 'the method must be GET', 405, { allow: 'GET, HEAD' })
+      if (endpoint === '/.well-known/jwks.json') return json(context.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' })
+      return json(metadata(base), 200, { 'cache-control': 'public, max-age=300' })
+    }
+    const realm = `${env.issuer}${env.basePath}/${match[1]}`
+    const { params, fromQuery } = await readParameters(request, env.maxBodyBytes)
+    const grantType = params.get('grant_type')
+    const regenerate = endpoint === '/jwt/regenerate'
+    const presented = readClientCredentials(request, params, realm, { basicAllowed: !regenerate })
+    const client = await authenticateClient(context, presented, mode, realm, regenerate ? undefined : grantType)
+    if (fromQuery && !client.policy.allowUrlParameters) throw new OAuthError('invalid_request', 'parameters in the URL are not allowed for this client; send a POST form body', 405, { allow: 'POST' })
+    if (regenerate) return regenerateJWT(context, client, request)
+    if (endpoint === '/jwt' && client.policy.format !== 'jwt') throw new OAuthError('invalid_request', 'this client is issued opaque tokens; use the token endpoint')
+    switch (grantType) {
+      case undefined:
+        throw new OAuthError('invalid_request', 'the grant_type parameter is required')
+      case 'client_credentials':
+      case 'password':
+        if (!client.policy.grants.includes(grantType)) throw new OAuthError('unauthorized_client', `the ${grantType} grant is not enabled for this client`)
+        return issue(context, grantType === 'password' ? await passwordGrant(context, client, params) : clientCredentialsGrant(context, client, params))
+      case 'refresh_token':
+        return refreshTokenGrant(context, client, params, endpoint === '/jwt' ? 'jwt' : 'token')
+      default:
+        throw new OAuthError('unsupported_grant_type', 'the grant type is not supported')
+    }
+  }
+
+  function issuerBase(request: Request, env: ResolvedConfig['config']['environment']): string {
+    if (!env.trustForwardedHeaders) return env.issuer
+    const proto = request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim()
+    const host = request.headers.get('x-forwarded-host')?.split(',')[0]?.trim()
+    if (!proto || !host || !/^https?$/.test(proto) || !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) return env.issuer
+    return `${proto}://${host}`
+  }
+
+  function metadata(base: string) {
+    return {
+      issuer: base,
+      token_endpoint: `${base}/token`,
+      jwt_token_endpoint: `${base}/jwt`,
+      introspection_endpoint: `${base}/introspect`,
+      revocation_endpoint: `${base}/revoke`,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      grant_types_supported: ['client_credentials', 'password', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic'],
+      response_types_supported: [],
+    }
+  }
+
+  async function fetch(request: Request, _context?: RequestContext): Promise<Response> {
+    try {
+      const context = await ready()
+      return await route(request, context)
+    } catch (err) {
+      if (err instanceof OAuthError) return errorResponse(err)
+      if (err instanceof StoreUnavailableError) {
+        options.onError?.(err)
+        return json({ error: 'temporarily_unavailable', error_description: 'the token store is temporarily unavailable; retry later' }, 503, { 'retry-after': '1' })
+      }
+      options.onError?.(err)
+      return json({ error: 'server_error', error_description: 'internal error' }, 500)
+    }
+  }
+
+  return {
+    fetch,
+    async ready() {
+      await ready()
+    },
+    async close() {
+      await store.close()
+    },
+    describe() {
+      if (!resolved) throw invalidArgument('describe() needs ready() to have completed')
+      const env = resolved.config.environment
+      return {
+        issuer: env.issuer,
+        environment: env.name,
+        clients: [...resolved.clients.values()].map((c) => ({ clientId: c.clientId, mode: c.mode, target: c.binding.name })),
+      }
+    },
+  }
+}
+
+function notFound(): Response {
+  return json({ error: 'invalid_request', error_description: 'no such endpoint' }, 404)
+}
