@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from '../../shared/errors.js'
 import type {
   AccessTokenRecord,
   IssueBatch,
@@ -15,7 +16,8 @@ const clone = <T>(value: T): T => structuredClone(value)
 
 /**
  * Creates an in-memory {@link TokenStore}: for tests, single-process development and edge demos.
- * Everything is lost when the process stops.
+ * Everything is lost when the process stops. After `close()`, every call rejects with
+ * `StoreUnavailableError`.
  *
  * Available from `'gatepass/server'`.
  *
@@ -36,6 +38,11 @@ export function createMemoryStore(): TokenStore {
   const refresh = new Map<string, RefreshTokenRecord>()
   const keys = new Map<string, KeyRecord>()
   const keyId = (environment: string, kid: string) => `${environment}\u0000${kid}`
+  let closed = false
+
+  function open() {
+    if (closed) throw new StoreUnavailableError('store is closed')
+  }
 
   function revokeFamilyNow(familyId: string, at: number) {
     for (const r of refresh.values()) if (r.familyId === familyId && r.revokedAt === null) r.revokedAt = at
@@ -45,30 +52,61 @@ export function createMemoryStore(): TokenStore {
   function applyIssue(batch: IssueBatch, at: number) {
     const prev = batch.revokePreviousOf
     if (prev) {
+      const owned = (t: AccessTokenRecord | RefreshTokenRecord) =>
+        t.revokedAt === null && t.environment === prev.environment && t.clientId === prev.clientId && t.subject === prev.subject && sameBinding(t.binding, prev.binding)
+      const families = new Set<string>()
       for (const a of access.values()) {
-        if (a.revokedAt === null && a.environment === prev.environment && a.clientId === prev.clientId && a.subject === prev.subject && sameBinding(a.binding, prev.binding)) {
-          a.revokedAt = at
-          if (a.familyId) revokeFamilyNow(a.familyId, at)
-        }
+        if (!owned(a)) continue
+        a.revokedAt = at
+        if (a.familyId) families.add(a.familyId)
       }
+      // Refresh tokens too: JWT-format grants store no access token.
+      for (const r of refresh.values()) {
+        if (!owned(r)) continue
+        r.revokedAt = at
+        families.add(r.familyId)
+      }
+      for (const familyId of families) revokeFamilyNow(familyId, at)
     }
     if (batch.access) access.set(batch.access.digest, clone(batch.access))
     if (batch.refresh) refresh.set(batch.refresh.digest, clone(batch.refresh))
   }
 
+  /** Keeps one active key per environment + alg: retires the others. */
+  function retireActive(environment: string, alg: string, exceptKid: string, at: number) {
+    for (const k of keys.values()) {
+      if (k.environment === environment && k.alg === alg && k.state === 'active' && k.kid !== exceptKid) {
+        k.state = 'retired'
+        k.retiredAt = at
+      }
+    }
+  }
+
+  /** A family is live while one of its tokens is neither revoked nor expired (consumed ones count). */
+  function familyIsLive(familyId: string, now: number) {
+    const live = (t: { revokedAt: number | null; expiresAt: number | null }) => t.revokedAt === null && (t.expiresAt === null || t.expiresAt >= now)
+    for (const r of refresh.values()) if (r.familyId === familyId && live(r)) return true
+    for (const a of access.values()) if (a.familyId === familyId && live(a)) return true
+    return false
+  }
+
   return {
     async issue(batch) {
+      open()
       applyIssue(batch, batch.access?.issuedAt ?? batch.refresh?.issuedAt ?? Date.now())
     },
     async findAccessToken(digest) {
+      open()
       const found = access.get(digest)
       return found ? clone(found) : null
     },
     async findRefreshToken(digest) {
+      open()
       const found = refresh.get(digest)
       return found ? clone(found) : null
     },
     async rotateRefreshToken(input: RotateInput): Promise<RotateOutcome> {
+      open()
       const current = refresh.get(input.digest)
       if (!current) return { status: 'not_found' }
       if (current.consumedAt !== null) return { status: 'consumed', record: clone(current) }
@@ -82,53 +120,79 @@ export function createMemoryStore(): TokenStore {
       return { status: 'rotated' }
     },
     async revokeFamily(familyId, at) {
+      open()
       revokeFamilyNow(familyId, at)
     },
     async revokeAccessToken(digest, at) {
+      open()
       const found = access.get(digest)
       if (!found) return
       if (found.revokedAt === null) found.revokedAt = at
       if (found.familyId) revokeFamilyNow(found.familyId, at)
     },
     async listKeys(environment) {
+      open()
       return [...keys.values()].filter((k) => k.environment === environment).map(clone)
     },
     async addKey(key, options) {
+      open()
       if (options?.onlyIfNoActive) {
         const existing = [...keys.values()].find((k) => k.environment === key.environment && k.alg === key.alg && k.state === 'active')
         if (existing) return clone(existing)
       }
+      if (key.state === 'active') retireActive(key.environment, key.alg, key.kid, key.createdAt)
       keys.set(keyId(key.environment, key.kid), clone(key))
       return clone(key)
     },
     async updateKeyState(environment, kid, state, at) {
+      open()
       const found = keys.get(keyId(environment, kid))
       if (!found) return
+      if (state === 'active') retireActive(environment, found.alg, kid, at)
       found.state = state
       found.retiredAt = state === 'retired' ? at : null
     },
     async deleteKey(environment, kid) {
+      open()
       keys.delete(keyId(environment, kid))
     },
     async deleteExpired(now, limit) {
+      open()
       let removed = 0
+      const expired = (t: { expiresAt: number | null }) => t.expiresAt !== null && t.expiresAt < now
       for (const [digest, a] of access) {
-        if (removed >= limit) break
-        if (a.expiresAt !== null && a.expiresAt < now) {
+        if (removed >= limit) return removed
+        if (expired(a)) {
           access.delete(digest)
           removed++
         }
       }
       for (const [digest, r] of refresh) {
-        if (removed >= limit) break
-        if (r.expiresAt !== null && r.expiresAt < now) {
+        if (removed >= limit) return removed
+        if (expired(r)) {
           refresh.delete(digest)
+          removed++
+        }
+      }
+      // Families with nothing left usable: every remaining token is revoked.
+      for (const [digest, r] of refresh) {
+        if (removed >= limit) return removed
+        if (r.revokedAt !== null && !familyIsLive(r.familyId, now)) {
+          refresh.delete(digest)
+          removed++
+        }
+      }
+      for (const [digest, a] of access) {
+        if (removed >= limit) return removed
+        if (a.revokedAt !== null && a.familyId !== null && !familyIsLive(a.familyId, now)) {
+          access.delete(digest)
           removed++
         }
       }
       return removed
     },
     async close() {
+      closed = true
       access.clear()
       refresh.clear()
       keys.clear()
