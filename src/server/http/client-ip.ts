@@ -184,6 +184,7 @@ function parseForwardedFor(value: string): Entry[] {
       skipSpace()
       let paramValue = ''
       if (value[i] === '"') {
+        const quote = i
         i++
         let closed = false
         while (i < n) {
@@ -201,6 +202,9 @@ function parseForwardedFor(value: string): Entry[] {
           }
         }
         if (!closed) {
+          // Unterminated: resynchronise on the first comma after the opening quote, so a client
+          // cannot swallow the elements that proxies append after its own.
+          i = quote + 1
           ok = false
           break
         }
