@@ -1,0 +1,361 @@
+/**
+ * The `node:http` adapter: runs any gatepass Fetch handler (the token service, a `protect()`ed API,
+ * a `proxy()`) on a plain Node HTTP server, with the client's IP address taken from the socket.
+ *
+ * Available from `'gatepass/server/node'` (Node only).
+ *
+ * @module
+ */
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
+import { invalidArgument } from '../../shared/lib/args.js'
+import type { FetchHandler, RequestContext } from '../types.js'
+
+export type { FetchHandler, RequestContext } from '../types.js'
+
+/**
+ * Options of {@link toNodeListener}.
+ *
+ * @group Node Adapter
+ */
+export interface NodeListenerOptions {
+  /**
+   * Called with the exception when the handler throws (or returns something that is not a
+   * `Response`). The client gets a generic 500 whatever this does. Default: `console.error`.
+   */
+  onError?: ((error: unknown, request: Request) => void) | undefined
+}
+
+/**
+ * A `node:http` request listener, as accepted by `http.createServer()` and `https.createServer()`.
+ *
+ * @group Node Adapter
+ */
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void
+
+const SERVER_ERROR_BODY = JSON.stringify({ error: 'server_error', error_description: 'internal error' })
+const INVALID_REQUEST_BODY = JSON.stringify({ error: 'invalid_request', error_description: 'malformed request target or host' })
+
+/** Request bodies are handed to the handler in a stream that buffers at most this many bytes ahead. */
+const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024
+
+/** `host[:port]` as allowed in a Host header: a reg-name or IPv4 address, or a bracketed IPv6 literal. */
+const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/
+
+const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i
+
+/** The peer address of a socket, with the `::ffff:` prefix of IPv4-mapped IPv6 addresses removed. */
+function remoteAddressOf(req: IncomingMessage): string | undefined {
+  const address = req.socket.remoteAddress
+  if (address === undefined) return undefined
+  return IPV4_MAPPED.exec(address)?.[1] ?? address
+}
+
+function formatHost(address: string, port: number | undefined): string {
+  const host = address.includes(':') ? `[${address}]` : address
+  return port === undefined ? host : `${host}:${port}`
+}
+
+/** The absolute URL of a request, or `null` when its target or Host header is malformed. */
+function requestURL(req: IncomingMessage): URL | null {
+  const secure = (req.socket as { encrypted?: boolean }).encrypted === true
+  const protocol = secure ? 'https:' : 'http:'
+  const target = req.url ?? ''
+  const host = req.headers.host ?? (req.socket.localAddress ? formatHost(req.socket.localAddress, req.socket.localPort) : undefined)
+  if (host === undefined || !HOST_HEADER.test(host)) return null
+  try {
+    if (target.startsWith('/')) return new URL(`${protocol}//${host}${target}`)
+    // absolute-form (RFC 9112 §3.2.2): keep the path and query, never the authority it names.
+    if (/^https?:\/\//i.test(target)) {
+      const absolute = new URL(target)
+      return new URL(`${protocol}//${host}${absolute.pathname}${absolute.search}`)
+    }
+  } catch {
+    return null
+  }
+  return null
+}
+
+function requestHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers()
+  const raw = req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.startsWith(':')) continue
+    headers.append(name, raw[i + 1]!)
+  }
+  return headers
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return false
+  if (req.headers['transfer-encoding'] !== undefined) return true
+  const length = req.headers['content-length']
+  return length !== undefined && length !== '0'
+}
+
+function sendJSON(res: ServerResponse, status: number, body: string): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    'cache-control': 'no-store',
+  })
+  res.end(body)
+}
+
+function responseHeaders(response: Response): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') out[name] = value
+  })
+  const cookies = response.headers.getSetCookie()
+  if (cookies.length > 0) out['set-cookie'] = cookies
+  return out
+}
+
+async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response, clientGone: AbortSignal): Promise<void> {
+  if (clientGone.aborted) {
+    await response.body?.cancel().catch(() => {})
+    return
+  }
+  const headers = responseHeaders(response)
+  const bodyless = req.method === 'HEAD' || response.status === 204 || response.status === 304 || response.body === null
+  if (bodyless) {
+    await response.body?.cancel().catch(() => {})
+    res.writeHead(response.status, response.statusText || undefined, headers)
+    res.end()
+    return
+  }
+  res.writeHead(response.status, response.statusText || undefined, headers)
+  res.flushHeaders()
+  const reader = response.body!.getReader()
+  const closed = new Promise<void>((resolve) => {
+    if (clientGone.aborted) resolve()
+    else clientGone.addEventListener('abort', () => resolve(), { once: true })
+  })
+  try {
+    for (;;) {
+      const result = clientGone.aborted ? null : await Promise.race([reader.read(), closed.then(() => null)])
+      if (result === null || clientGone.aborted) {
+        // The client went away: stop producing.
+        await reader.cancel().catch(() => {})
+        return
+      }
+      if (result.done) break
+      if (!res.write(result.value)) {
+        // Backpressure: wait until the socket drains (or closes) before reading more.
+        await Promise.race([once(res, 'drain'), closed])
+      }
+    }
+    res.end()
+  } catch {
+    // The body stream failed after the headers were sent: the only honest signal left is to cut the connection.
+    await reader.cancel().catch(() => {})
+    res.destroy()
+  }
+}
+
+/**
+ * Turns a Fetch handler into a `node:http` request listener.
+ *
+ * Available from `'gatepass/server/node'` (Node only).
+ *
+ * - The request body is streamed to the handler (never buffered whole); GET and HEAD have none.
+ * - The URL is rebuilt from the `Host` header (the socket's local address when absent) and
+ *   `http:`/`https:` from the socket; a malformed target or Host header gets a 400.
+ * - `request.signal` aborts when the client closes the connection before the response is sent.
+ * - The response body is streamed back with backpressure; several `Set-Cookie` headers stay
+ *   separate; HEAD responses carry no body.
+ * - `context.remoteAddress` is the socket's peer address (`::ffff:` prefix of IPv4-mapped
+ *   addresses removed); `X-Forwarded-For` is left to the handler's XFF settings.
+ * - When the handler throws, the client gets a 500 `{"error":"server_error"}` JSON body; the
+ *   exception goes to `options.onError` and never to the client.
+ *
+ * @param handler The Fetch handler, e.g. `service.fetch`.
+ * @param options Error reporting.
+ * @returns A listener for `http.createServer()` / `https.createServer()` (or {@link serve}).
+ * @example Mount the token service on a node:http server
+ *
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { toNodeListener } from 'gatepass/server/node'
+ *
+ * let service!: { fetch: import('gatepass/server/node').FetchHandler }
+ * createServer(toNodeListener(service.fetch)).listen(8080)
+ * ```
+ *
+ * @example Use it inside an existing Express or Connect app
+ *
+ * ```ts
+ * import { toNodeListener } from 'gatepass/server/node'
+ *
+ * let handler!: import('gatepass/server/node').FetchHandler
+ * const listener = toNodeListener(handler, { onError: (err) => console.error('gatepass', err) })
+ * // app.use('/oauth', (req, res) => listener(req, res))
+ * ```
+ *
+ * @group Node Adapter
+ */
+export function toNodeListener(handler: FetchHandler, options: NodeListenerOptions = {}): NodeListener {
+  if (typeof handler !== 'function') throw invalidArgument('"handler" must be a function', 'ERR_INVALID_ARG_TYPE')
+  const onError = options.onError ?? ((error: unknown) => console.error('gatepass: unhandled error in request handler', error))
+
+  return function nodeListener(req, res) {
+    const url = requestURL(req)
+    if (url === null) {
+      req.resume()
+      sendJSON(res, 400, INVALID_REQUEST_BODY)
+      return
+    }
+
+    const controller = new AbortController()
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort(new DOMException('the client closed the connection', 'AbortError'))
+    })
+
+    let request: Request
+    try {
+      const init: RequestInit & { duplex?: 'half' } = {
+        method: req.method ?? 'GET',
+        headers: requestHeaders(req),
+        signal: controller.signal,
+      }
+      if (hasBody(req)) {
+        const strategy = new ByteLengthQueuingStrategy({ highWaterMark: REQUEST_BODY_HIGH_WATER_MARK })
+        // A Node web stream and a DOM one are the same class at run time; only the typings differ.
+        init.body = Readable.toWeb(req, { strategy }) as unknown as ReadableStream<Uint8Array>
+        init.duplex = 'half'
+      } else {
+        req.resume()
+      }
+      request = new Request(url, init)
+    } catch {
+      req.resume()
+      sendJSON(res, 400, INVALID_REQUEST_BODY)
+      return
+    }
+
+    const context: RequestContext = { remoteAddress: remoteAddressOf(req) }
+    void (async () => {
+      let response: Response
+      try {
+        response = await handler(request, context)
+        if (!(response instanceof Response)) throw new TypeError('handler did not return a Response')
+      } catch (error) {
+        if (controller.signal.aborted) return void res.destroy()
+        onError(error, request)
+        sendJSON(res, 500, SERVER_ERROR_BODY)
+        return
+      }
+      await writeResponse(req, res, response, controller.signal)
+    })().catch((error: unknown) => {
+      onError(error, request)
+      sendJSON(res, 500, SERVER_ERROR_BODY)
+    })
+  }
+}
+
+/**
+ * Options of {@link serve}.
+ *
+ * @group Node Adapter
+ */
+export interface ServeOptions extends NodeListenerOptions {
+  /** TCP port; `0` picks a free one (read it from the result). Default `8080`. */
+  port?: number | undefined
+  /** Interface to listen on. Default `'127.0.0.1'` (use `'0.0.0.0'` or `'::'` to accept remote clients). */
+  host?: string | undefined
+  /** Closes the server when aborted. */
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * A running server started by {@link serve}.
+ *
+ * @group Node Adapter
+ */
+export interface ServeResult {
+  /** Base URL the server listens on, e.g. `http://127.0.0.1:8080`. */
+  url: string
+  /** The port it listens on (useful with `port: 0`). */
+  port: number
+  /** Stops accepting connections, lets in-flight requests finish, closes idle keep-alive connections. */
+  close(): Promise<void>
+  /** The underlying `node:http` server (timeouts, `keepAliveTimeout`, `'upgrade'`…). */
+  server: Server
+}
+
+/**
+ * Starts a `node:http` server for a Fetch handler and resolves once it listens.
+ *
+ * Available from `'gatepass/server/node'` (Node only).
+ *
+ * @param handler The Fetch handler, e.g. `service.fetch`.
+ * @param options `port` (default 8080, `0` = any free port), `host` (default `'127.0.0.1'`), an
+ *   abort `signal` that closes the server, and `onError` (see {@link toNodeListener}).
+ * @returns The URL and port it listens on, and `close()` to stop it.
+ * @example Serve the token service
+ *
+ * ```ts
+ * import { serve } from 'gatepass/server/node'
+ *
+ * let service!: { fetch: import('gatepass/server/node').FetchHandler; close(): Promise<void> }
+ * const server = await serve(service.fetch, { port: 8080 })
+ * console.log(`listening on ${server.url}`)
+ * process.once('SIGTERM', async () => {
+ *   await server.close()
+ *   await service.close()
+ * })
+ * ```
+ *
+ * @example A throw-away server on a random port (tests)
+ *
+ * ```ts
+ * import { serve } from 'gatepass/server/node'
+ *
+ * const server = await serve(async () => new Response('ok'), { port: 0 })
+ * const res = await fetch(server.url)
+ * await server.close()
+ * ```
+ *
+ * @group Node Adapter
+ */
+export async function serve(handler: FetchHandler, options: ServeOptions = {}): Promise<ServeResult> {
+  const { port = 8080, host = '127.0.0.1', signal } = options
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArgument('"port" must be an integer between 0 and 65535')
+  if (typeof host !== 'string' || host.length === 0) throw invalidArgument('"host" must be a non-empty string', 'ERR_INVALID_ARG_TYPE')
+  signal?.throwIfAborted()
+
+  const server = createServer(toNodeListener(handler, options))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= new Promise<void>((resolve, reject) => {
+      server.close((err) => (err ? reject(err) : resolve()))
+      server.closeIdleConnections()
+    })
+    return closing
+  }
+  if (signal) {
+    const onAbort = () => void close().catch(() => {})
+    signal.addEventListener('abort', onAbort, { once: true })
+    server.once('close', () => signal.removeEventListener('abort', onAbort))
+  }
+
+  const address = server.address() as AddressInfo
+  return { url: `http://${formatHost(address.address, address.port)}`, port: address.port, close, server }
+}

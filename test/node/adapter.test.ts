@@ -1,0 +1,337 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { request as httpRequest } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http'
+import { connect } from 'node:net'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { serve, toNodeListener } from '../../src/server/node/index.js'
+import type { FetchHandler, ServeResult } from '../../src/server/node/index.js'
+
+const servers: ServeResult[] = []
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()))
+})
+
+async function start(handler: FetchHandler, options: Parameters<typeof serve>[1] = {}): Promise<ServeResult> {
+  const server = await serve(handler, { port: 0, onError: () => {}, ...options })
+  servers.push(server)
+  return server
+}
+
+interface Reply {
+  status: number
+  headers: IncomingHttpHeaders
+  body: Buffer
+}
+
+async function readAll(res: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of res) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** One HTTP/1.1 request with node:http, so headers (Host, Transfer-Encoding) stay under the test's control. */
+async function send(server: ServeResult, options: RequestOptions & { body?: Buffer | string } = {}): Promise<Reply> {
+  const { body, ...rest } = options
+  const req = httpRequest({ host: '127.0.0.1', port: server.port, agent: false, ...rest })
+  req.end(body)
+  const [res] = (await once(req, 'response')) as [IncomingMessage]
+  return { status: res.statusCode!, headers: res.headers, body: await readAll(res) }
+}
+
+/** Raw bytes on a TCP socket, for requests node:http refuses to send. */
+async function sendRaw(server: ServeResult, raw: string): Promise<string> {
+  const socket = connect(server.port, '127.0.0.1')
+  socket.end(raw)
+  const chunks: Buffer[] = []
+  for await (const chunk of socket) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('latin1')
+}
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => (resolve = r))
+  return { promise, resolve }
+}
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
+
+describe('toNodeListener', () => {
+  it('rejects a handler that is not a function', () => {
+    expect(() => toNodeListener('nope' as unknown as FetchHandler)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: '"handler" must be a function' }))
+  })
+
+  it('builds the URL from the Host header and passes method, path, query and headers', async () => {
+    let seen: Request | undefined
+    const server = await start(async (request) => {
+      seen = request
+      return new Response(null, { status: 204 })
+    })
+    const reply = await send(server, { path: '/auth/token?x=1&y=%20', headers: { host: 'gw.example.com:8443', 'x-custom': 'a' } })
+    expect(reply.status).toBe(204)
+    expect(seen!.url).toBe('http://gw.example.com:8443/auth/token?x=1&y=%20')
+    expect(seen!.method).toBe('GET')
+    expect(seen!.headers.get('x-custom')).toBe('a')
+    expect(seen!.body).toBeNull()
+  })
+
+  it('keeps the Host header authority for an absolute-form request target', async () => {
+    const server = await start(async (request) => new Response(request.url))
+    const raw = await sendRaw(server, 'GET http://attacker.example/p?q=1 HTTP/1.1\r\nHost: gw.example.com\r\nConnection: close\r\n\r\n')
+    expect(raw).toMatch(/^HTTP\/1\.1 200/)
+    expect(raw).toContain('\r\nhttp://gw.example.com/p?q=1\r\n')
+  })
+
+  it('answers 400 to a malformed Host header or request target', async () => {
+    const handler = vi.fn(async () => new Response('reached'))
+    const server = await start(handler)
+    const badHost = await sendRaw(server, 'GET /x HTTP/1.1\r\nHost: evil.example/path?\r\nConnection: close\r\n\r\n')
+    expect(badHost).toMatch(/^HTTP\/1\.1 400/)
+    expect(badHost).toContain('"error":"invalid_request"')
+    const badTarget = await sendRaw(server, 'GET x/y HTTP/1.1\r\nHost: gw.example.com\r\nConnection: close\r\n\r\n')
+    expect(badTarget).toMatch(/^HTTP\/1\.1 400/)
+    expect(handler).not.toHaveBeenCalled()
+  })
+
+  it('streams a large chunked request body to the handler before the client has finished sending it', async () => {
+    const firstChunkSeen = deferred()
+    const server = await start(async (request) => {
+      const reader = request.body!.getReader()
+      let bytes = 0
+      const hash = createHash('sha256')
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        if (bytes === 0) firstChunkSeen.resolve()
+        bytes += value.byteLength
+        hash.update(value)
+      }
+      return Response.json({ bytes, sha256: hash.digest('hex') })
+    })
+
+    const chunk = randomBytes(256 * 1024)
+    const chunks = 32 // 8 MiB in total
+    const req = httpRequest({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/upload', agent: false, headers: { 'content-type': 'application/octet-stream' } })
+    const expected = createHash('sha256')
+    req.write(chunk)
+    expected.update(chunk)
+    // The handler reads the first chunk while the request is still open: nothing waits for the whole body.
+    await firstChunkSeen.promise
+    for (let i = 1; i < chunks; i++) {
+      if (!req.write(chunk)) await once(req, 'drain')
+      expected.update(chunk)
+    }
+    req.end()
+    const [res] = (await once(req, 'response')) as [IncomingMessage]
+    expect(res.headers['content-type']).toContain('application/json')
+    expect(JSON.parse((await readAll(res)).toString())).toEqual({ bytes: chunk.length * chunks, sha256: expected.digest('hex') })
+  })
+
+  it('echoes a 1 MB POST body intact', async () => {
+    const server = await start(async (request) => new Response(await request.arrayBuffer(), { headers: { 'content-type': 'application/octet-stream' } }))
+    const body = randomBytes(1024 * 1024)
+    const reply = await send(server, { method: 'POST', path: '/echo', body, headers: { 'content-length': String(body.length) } })
+    expect(reply.status).toBe(200)
+    expect(reply.body.length).toBe(body.length)
+    expect(sha256(reply.body)).toBe(sha256(body))
+  })
+
+  it('streams the response: the first chunk arrives before the handler has produced the rest', async () => {
+    const release = deferred()
+    const server = await start(async () => {
+      const encoder = new TextEncoder()
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(encoder.encode('first;'))
+          await release.promise
+          controller.enqueue(encoder.encode('second'))
+          controller.close()
+        },
+      })
+      return new Response(body, { headers: { 'content-type': 'text/plain' } })
+    })
+    const req = httpRequest({ host: '127.0.0.1', port: server.port, path: '/stream', agent: false })
+    req.end()
+    const [res] = (await once(req, 'response')) as [IncomingMessage]
+    const [first] = (await once(res, 'data')) as [Buffer]
+    expect(first.toString()).toBe('first;')
+    release.resolve()
+    expect((await readAll(res)).toString()).toBe('second')
+  })
+
+  it('applies backpressure to the response body and cancels it when the client goes away', async () => {
+    let produced = 0
+    const cancelled = deferred<unknown>()
+    const server = await start(async () => {
+      const chunk = new Uint8Array(64 * 1024)
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          produced += chunk.byteLength
+          controller.enqueue(chunk)
+        },
+        cancel(reason) {
+          cancelled.resolve(reason)
+        },
+      })
+      return new Response(body)
+    })
+    const req = httpRequest({ host: '127.0.0.1', port: server.port, path: '/infinite', agent: false })
+    req.end()
+    const [res] = (await once(req, 'response')) as [IncomingMessage]
+    res.pause()
+    await new Promise((r) => setTimeout(r, 300))
+    // An endless body would fill memory without backpressure; with it only socket and stream buffers fill up.
+    expect(produced).toBeGreaterThan(0)
+    expect(produced).toBeLessThan(32 * 1024 * 1024)
+    const before = produced
+    await new Promise((r) => setTimeout(r, 200))
+    expect(produced - before).toBeLessThan(1024 * 1024)
+    req.destroy()
+    await cancelled.promise
+  })
+
+  it('aborts request.signal when the client closes the connection', async () => {
+    const started = deferred()
+    const aborted = deferred<unknown>()
+    const server = await start(async (request) => {
+      request.signal.addEventListener('abort', () => aborted.resolve(request.signal.reason))
+      started.resolve()
+      await aborted.promise
+      return new Response('too late')
+    })
+    const req = httpRequest({ host: '127.0.0.1', port: server.port, path: '/slow', agent: false })
+    req.on('error', () => {})
+    req.end()
+    await started.promise
+    req.destroy()
+    const reason = await aborted.promise
+    expect(reason).toBeInstanceOf(DOMException)
+    expect((reason as DOMException).name).toBe('AbortError')
+  })
+
+  it('does not abort request.signal after a complete response', async () => {
+    let signal: AbortSignal | undefined
+    const server = await start(async (request) => {
+      signal = request.signal
+      return new Response('ok')
+    })
+    const reply = await send(server, { path: '/' })
+    expect(reply.body.toString()).toBe('ok')
+    await new Promise((r) => setTimeout(r, 50))
+    expect(signal!.aborted).toBe(false)
+  })
+
+  it('keeps several Set-Cookie headers separate', async () => {
+    const server = await start(async () => {
+      const headers = new Headers({ 'content-type': 'text/plain' })
+      headers.append('set-cookie', 'a=1; Path=/; HttpOnly')
+      headers.append('set-cookie', 'b=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT')
+      headers.append('vary', 'Origin')
+      headers.append('vary', 'Accept')
+      return new Response('cookies', { headers })
+    })
+    const reply = await send(server)
+    expect(reply.headers['set-cookie']).toEqual(['a=1; Path=/; HttpOnly', 'b=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT'])
+    expect(reply.headers.vary).toBe('Origin, Accept')
+    expect(reply.body.toString()).toBe('cookies')
+  })
+
+  it('answers HEAD without a body and gives the handler no request body', async () => {
+    let seen: Request | undefined
+    const server = await start(async (request) => {
+      seen = request
+      return new Response('hello', { headers: { 'content-length': '5', 'content-type': 'text/plain' } })
+    })
+    const raw = await sendRaw(server, 'HEAD /thing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+    expect(raw).toMatch(/^HTTP\/1\.1 200/)
+    expect(raw.toLowerCase()).toContain('content-length: 5')
+    expect(raw.endsWith('\r\n\r\n')).toBe(true)
+    expect(seen!.method).toBe('HEAD')
+    expect(seen!.body).toBeNull()
+  })
+
+  it('passes the socket peer address as context.remoteAddress', async () => {
+    const server = await start(async (_request, context) => Response.json({ remoteAddress: context?.remoteAddress }))
+    const reply = await send(server, { headers: { 'x-forwarded-for': '203.0.113.9' } })
+    expect(JSON.parse(reply.body.toString())).toEqual({ remoteAddress: '127.0.0.1' })
+  })
+
+  it('strips the ::ffff: prefix of IPv4-mapped addresses on a dual-stack socket', async (ctx) => {
+    let server: ServeResult
+    try {
+      server = await start(async (_request, context) => Response.json({ remoteAddress: context?.remoteAddress }), { host: '::' })
+    } catch {
+      return ctx.skip('IPv6 is not available on this machine')
+    }
+    const reply = await send(server)
+    expect(JSON.parse(reply.body.toString())).toEqual({ remoteAddress: '127.0.0.1' })
+  })
+
+  it('answers 500 without leaking the exception when the handler throws', async () => {
+    const onError = vi.fn()
+    const server = await start(
+      async () => {
+        throw new Error('db password is hunter2')
+      },
+      { onError },
+    )
+    const reply = await send(server, { path: '/boom' })
+    expect(reply.status).toBe(500)
+    expect(reply.headers['content-type']).toBe('application/json')
+    expect(reply.headers['cache-control']).toBe('no-store')
+    expect(JSON.parse(reply.body.toString())).toEqual({ error: 'server_error', error_description: 'internal error' })
+    expect(reply.body.toString()).not.toContain('hunter2')
+    expect(onError).toHaveBeenCalledOnce()
+    expect((onError.mock.calls[0]![0] as Error).message).toBe('db password is hunter2')
+  })
+
+  it('answers 500 when the handler does not return a Response', async () => {
+    const server = await start(async () => 'not a response' as unknown as Response)
+    const reply = await send(server)
+    expect(reply.status).toBe(500)
+    expect(JSON.parse(reply.body.toString())).toEqual({ error: 'server_error', error_description: 'internal error' })
+  })
+
+  it('keeps the connection usable for the next keep-alive request', async () => {
+    let count = 0
+    const server = await start(async () => new Response(String(++count)))
+    const first = await fetch(server.url)
+    expect(await first.text()).toBe('1')
+    const second = await fetch(server.url)
+    expect(await second.text()).toBe('2')
+  })
+})
+
+describe('serve', () => {
+  it('listens on 127.0.0.1 by default and reports url and port', async () => {
+    const server = await start(async () => new Response('up'))
+    expect(server.port).toBeGreaterThan(0)
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`)
+    expect(server.server.listening).toBe(true)
+    expect(await (await fetch(server.url)).text()).toBe('up')
+  })
+
+  it('closes on close() and on an aborted signal', async () => {
+    const server = await serve(async () => new Response('up'), { port: 0 })
+    await server.close()
+    await server.close() // idempotent
+    expect(server.server.listening).toBe(false)
+
+    const controller = new AbortController()
+    const other = await serve(async () => new Response('up'), { port: 0, signal: controller.signal })
+    controller.abort()
+    await once(other.server, 'close')
+    expect(other.server.listening).toBe(false)
+  })
+
+  it('validates its options', async () => {
+    await expect(serve(async () => new Response(), { port: 70000 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: '"port" must be an integer between 0 and 65535' })
+    await expect(serve(async () => new Response(), { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' })
+  })
+
+  it('rejects when the port is taken', async () => {
+    const first = await start(async () => new Response())
+    await expect(serve(async () => new Response(), { port: first.port })).rejects.toMatchObject({ code: 'EADDRINUSE' })
+  })
+})
