@@ -64,7 +64,7 @@ const ROUTES = /^\/(auth|credential)(\/token|\/jwt|\/jwt\/regenerate|\/\.well-kn
  *
  * Available from `'gatepass/server'`.
  *
- * @param config The configuration (validated now: a bad field throws a `ConfigError` naming it).
+ * @param config The configuration, validated now: a bad config throws one `ConfigError` listing every bad field by path.
  * @param options Store, environment variables, identity source, clock.
  * @returns A service whose `fetch` you mount in any Fetch-compatible framework, or serve on Node
  *   with `serve()` from `'gatepass/server/node'`.
@@ -89,16 +89,16 @@ const ROUTES = /^\/(auth|credential)(\/token|\/jwt|\/jwt\/regenerate|\/\.well-kn
  */
 export function createTokenService(config: GatepassConfigInput | unknown, options: TokenServiceOptions = {}): TokenService {
   if (typeof config !== 'object' || config === null) throw invalidArgument('"config" must be an object', 'ERR_INVALID_ARG_TYPE')
+  const resolved = resolveConfig(config, options.env)
   const store = guardStore(options.store ?? createMemoryStore())
   const now = options.now ?? Date.now
-  let resolved: ResolvedConfig | undefined
   let keys: KeyManager | undefined
   let ctx: ServiceContext | undefined
   let starting: Promise<ServiceContext> | undefined
   let dummy: Promise<string> | undefined
 
   async function start(): Promise<ServiceContext> {
-    resolved ??= await resolveConfig(config, options.env)
+    await resolved.hashSecrets()
     const env = resolved.config.environment
     let kek: CryptoKey | null = null
     if (env.keyEncryptionKey) {
@@ -216,7 +216,6 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       await store.close()
     },
     describe() {
-      if (!resolved) throw invalidArgument('describe() needs ready() to have completed')
       const env = resolved.config.environment
       return {
         issuer: env.issuer,

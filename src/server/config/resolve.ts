@@ -35,13 +35,16 @@ function zodIssues(error: { issues: Array<{ path: PropertyKey[]; message: string
  * Validates a configuration and resolves secrets given as environment references.
  * Throws one `ConfigError` listing every bad field.
  */
-export async function resolveConfig(input: unknown, env: Record<string, string | undefined> = {}): Promise<ResolvedConfig> {
+export function resolveConfig(input: unknown, env: Record<string, string | undefined> = {}): ResolvedConfig & { hashSecrets(): Promise<void> } {
   const parsed = configSchema.safeParse(input)
   if (!parsed.success) throw new ConfigError(zodIssues(parsed.error))
   const config = parsed.data
   const issues: ConfigIssue[] = []
+  // Secrets given as environment references are hashed in `hashSecrets()` (async); until then
+  // they hold a placeholder that matches nothing.
+  const pending: Array<() => Promise<void>> = []
 
-  async function secret(value: SecretInput | undefined, path: string): Promise<string | null> {
+  function secret(value: SecretInput | undefined, path: string, assign?: (hash: string) => void): string | null {
     if (value === undefined) return null
     if (typeof value === 'string') return value
     const plain = env[value.env]
@@ -49,7 +52,8 @@ export async function resolveConfig(input: unknown, env: Record<string, string |
       issues.push({ path, message: `environment variable "${value.env}" is not set` })
       return null
     }
-    return hashClientSecret(plain)
+    if (assign) pending.push(async () => assign(await hashClientSecret(plain)))
+    return 'pending'
   }
 
   const proxies = new Map<string, string>()
@@ -64,9 +68,10 @@ export async function resolveConfig(input: unknown, env: Record<string, string |
   for (const [i, p] of config.proxies.entries()) {
     addAlgorithm(p.tokenPolicy)
     if (p.clientId === undefined) continue
+    const id = p.clientId
     clients.set(p.clientId, {
       clientId: p.clientId,
-      secretHash: await secret(p.clientSecret, `proxies.${i}.clientSecret`),
+      secretHash: secret(p.clientSecret, `proxies.${i}.clientSecret`, (h) => (clients.get(id)!.secretHash = h)),
       mode: p.tokenPolicy.management,
       policy: p.tokenPolicy,
       binding: { kind: 'proxy', name: p.name },
@@ -77,9 +82,10 @@ export async function resolveConfig(input: unknown, env: Record<string, string |
   for (const [i, g] of config.groups.entries()) {
     addAlgorithm(g.tokenPolicy)
     if (g.clientId === undefined) continue
+    const id = g.clientId
     clients.set(g.clientId, {
       clientId: g.clientId,
-      secretHash: await secret(g.clientSecret, `groups.${i}.clientSecret`),
+      secretHash: secret(g.clientSecret, `groups.${i}.clientSecret`, (h) => (clients.get(id)!.secretHash = h)),
       mode: g.tokenPolicy.management,
       policy: g.tokenPolicy,
       binding: { kind: 'group', name: g.name },
@@ -91,23 +97,28 @@ export async function resolveConfig(input: unknown, env: Record<string, string |
   for (const [i, c] of config.credentials.entries()) {
     const policy = c.tokenPolicy ?? config.environment.credentialPolicy
     addAlgorithm(policy)
-    const passwordHash = await secret(c.passwordHash, `credentials.${i}.passwordHash`)
+    secret(c.passwordHash, `credentials.${i}.passwordHash`, (h) => (c.passwordHash = h))
     clients.set(c.clientId, {
       clientId: c.clientId,
-      secretHash: await secret(c.clientSecret, `credentials.${i}.clientSecret`),
+      secretHash: secret(c.clientSecret, `credentials.${i}.clientSecret`, (h) => (clients.get(c.clientId)!.secretHash = h)),
       mode: 'acl',
       policy,
       binding: { kind: 'credential', name: c.clientId },
       audience: [],
-      credential: passwordHash === null ? c : { ...c, passwordHash },
+      credential: c,
     })
   }
-  for (const [i, u] of config.users.entries()) {
-    const hash = await secret(u.passwordHash, `users.${i}.passwordHash`)
-    if (hash !== null) u.passwordHash = hash
-  }
+  for (const [i, u] of config.users.entries()) secret(u.passwordHash, `users.${i}.passwordHash`, (h) => (u.passwordHash = h))
   if (issues.length > 0) throw new ConfigError(issues)
-  return { config, clients, audiences: { proxies, groups }, algorithms }
+  return {
+    config,
+    clients,
+    audiences: { proxies, groups },
+    algorithms,
+    async hashSecrets() {
+      await Promise.all(pending.splice(0).map((run) => run()))
+    },
+  }
 }
 
 /** Audiences a credential may currently obtain tokens for (unexpired grants). */

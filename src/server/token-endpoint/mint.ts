@@ -16,7 +16,7 @@ export interface GrantDecision {
 }
 
 /** Claim names a credential's metadata can never set (RFC 7519, RFC 9068, gatepass). */
-export const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'typ', 'cnf', 'act', 'azp'])
+export const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope', 'sid', 'typ', 'cnf', 'act', 'azp'])
 /** Token-response member names metadata can never set. */
 export const RESERVED_RESPONSE_FIELDS = new Set(['access_token', 'token_type', 'expires_in', 'refresh_token', 'scope', 'error', 'error_description'])
 
@@ -38,11 +38,13 @@ function metadata(decision: GrantDecision, where: 'includeInJwt' | 'includeInTok
 }
 
 /** Signs an RFC 9068 access token. */
-export async function signAccessToken(ctx: ServiceContext, decision: GrantDecision, issuedAt: number, expiresAt: number | null): Promise<string> {
+export async function signAccessToken(ctx: ServiceContext, decision: GrantDecision, issuedAt: number, expiresAt: number | null, familyId: string | null = null): Promise<string> {
   const policy = decision.client.policy
   const key = ctx.keys.signingKey(policy.algorithm ?? ctx.resolved.config.environment.algorithm)
   const claims: Record<string, unknown> = { ...metadata(decision, 'includeInJwt'), client_id: decision.client.clientId }
   if (decision.scope.length > 0) claims.scope = decision.scope.join(' ')
+  // `sid` links the JWT to its refresh family, so revoking the JWT can revoke the refresh token.
+  if (familyId !== null) claims.sid = familyId
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
     .setIssuer(issuerFor(ctx, decision.client.mode))
@@ -77,7 +79,7 @@ export async function mint(ctx: ServiceContext, decision: GrantDecision, options
   let accessToken: string
   let access: AccessTokenRecord | undefined
   if (decision.format === 'jwt') {
-    accessToken = await signAccessToken(ctx, decision, now, expiresAt)
+    accessToken = await signAccessToken(ctx, decision, now, expiresAt, familyId)
   } else {
     accessToken = `${policy.tokenPrefix}${randomToken(32)}`
     access = {

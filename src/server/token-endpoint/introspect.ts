@@ -1,0 +1,115 @@
+import { decodeProtectedHeader, jwtVerify } from 'jose'
+import type { ResolvedClient } from '../config/resolve.js'
+import { sha256 } from '../lib/crypto.js'
+import { json, OAuthError } from '../lib/responses.js'
+import type { ServiceContext } from './context.js'
+import { issuerFor } from './mint.js'
+
+const INACTIVE = { active: false }
+
+/** Verifies a JWT of ours (any audience); `null` when it is not one, or not valid. */
+async function ourJWT(ctx: ServiceContext, token: string, client: ResolvedClient) {
+  if (token.split('.').length !== 3) return null
+  try {
+    const { kid } = decodeProtectedHeader(token)
+    const key = typeof kid === 'string' ? await ctx.keys.verificationKey(kid) : undefined
+    if (!key) return null
+    const { payload } = await jwtVerify(token, key.publicKey, { algorithms: [key.alg], typ: 'at+jwt', issuer: issuerFor(ctx, client.mode), currentDate: new Date(ctx.now()) })
+    return payload.client_id === client.clientId ? payload : null
+  } catch {
+    return null
+  }
+}
+
+function readToken(params: Map<string, string>): { token: string; hint: string | undefined } {
+  const token = params.get('token')
+  if (token === undefined) throw new OAuthError('invalid_request', 'the token parameter is required')
+  return { token, hint: params.get('token_type_hint') }
+}
+
+/** RFC 7662: a client sees only its own tokens; anything else is `{ active: false }`. */
+export async function introspect(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>): Promise<Response> {
+  const { token, hint } = readToken(params)
+  const now = ctx.now()
+  const jwt = await ourJWT(ctx, token, client)
+  if (jwt) {
+    return json({ active: true, token_type: 'Bearer', ...jwt })
+  }
+  const digest = await sha256(token)
+  const lookups = hint === 'refresh_token' ? (['refresh', 'access'] as const) : (['access', 'refresh'] as const)
+  for (const kind of lookups) {
+    if (kind === 'access') {
+      const record = await ctx.store.findAccessToken(digest)
+      if (!record) continue
+      const active = record.clientId === client.clientId && record.revokedAt === null && (record.expiresAt === null || record.expiresAt > now) && record.environment === ctx.resolved.config.environment.name
+      if (!active) return json(INACTIVE)
+      const body: Record<string, unknown> = {
+        active: true,
+        client_id: record.clientId,
+        sub: record.subject,
+        token_type: 'Bearer',
+        iat: Math.floor(record.issuedAt / 1000),
+        aud: record.audience.length === 1 ? record.audience[0] : record.audience,
+        iss: issuerFor(ctx, client.mode),
+      }
+      if (record.scope !== '') body.scope = record.scope
+      if (record.username !== null) body.username = record.username
+      if (record.expiresAt !== null) body.exp = Math.floor(record.expiresAt / 1000)
+      return json(body)
+    }
+    const record = await ctx.store.findRefreshToken(digest)
+    if (!record) continue
+    const active = record.clientId === client.clientId && record.revokedAt === null && record.consumedAt === null && (record.expiresAt === null || record.expiresAt > now) && record.environment === ctx.resolved.config.environment.name
+    if (!active) return json(INACTIVE)
+    const body: Record<string, unknown> = {
+      active: true,
+      client_id: record.clientId,
+      sub: record.subject,
+      token_type: 'refresh_token',
+      iat: Math.floor(record.issuedAt / 1000),
+      iss: issuerFor(ctx, client.mode),
+    }
+    if (record.scope !== '') body.scope = record.scope
+    if (record.username !== null) body.username = record.username
+    if (record.expiresAt !== null) body.exp = Math.floor(record.expiresAt / 1000)
+    return json(body)
+  }
+  return json(INACTIVE)
+}
+
+/**
+ * RFC 7009: 200 with an empty body whether or not the token was known; opaque access or refresh
+ * tokens revoke their whole family; a JWT revokes the refresh token issued with it (`sid`).
+ * `forget` drops revoked entries from the validation caches.
+ */
+export async function revoke(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>, forget: (what: { digest?: string; familyId?: string }) => void): Promise<Response> {
+  const { token, hint } = readToken(params)
+  const now = ctx.now()
+  const done = () => new Response(null, { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' } })
+  const jwt = await ourJWT(ctx, token, client)
+  if (jwt) {
+    if (typeof jwt.sid === 'string') await ctx.store.revokeFamily(jwt.sid, now)
+    return done()
+  }
+  const digest = await sha256(token)
+  const order = hint === 'refresh_token' ? (['refresh', 'access'] as const) : (['access', 'refresh'] as const)
+  for (const kind of order) {
+    if (kind === 'access') {
+      const record = await ctx.store.findAccessToken(digest)
+      if (!record) continue
+      if (record.clientId === client.clientId) {
+        await ctx.store.revokeAccessToken(digest, now)
+        forget({ digest, ...(record.familyId ? { familyId: record.familyId } : {}) })
+      }
+      return done()
+    }
+    const record = await ctx.store.findRefreshToken(digest)
+    if (!record) continue
+    if (record.clientId === client.clientId) {
+      await ctx.store.revokeFamily(record.familyId, now)
+      forget({ familyId: record.familyId })
+    }
+    return done()
+  }
+  return done()
+}

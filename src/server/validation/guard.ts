@@ -1,0 +1,249 @@
+/**
+ * The guard: decides whether a request may reach a protected API proxy.
+ *
+ * @module
+ */
+import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose'
+import * as zm from 'zod/mini'
+import { accessTokenClaimsSchema, type AccessTokenClaims, type ClaimsSchema } from '../../shared/schemas.js'
+import type { ProxyConfig } from '../config/schema.js'
+import { createIPMatcher, type IPMatcher } from '../http/ip.js'
+import { bearerChallenge } from '../lib/bearer-challenge.js'
+import { sha256 } from '../lib/crypto.js'
+import { LRU } from '../lib/lru.js'
+import { OAuthError } from '../lib/responses.js'
+import type { Principal, GuardResult } from '../principal.js'
+import type { ServiceContext } from '../token-endpoint/context.js'
+import { issuerFor } from '../token-endpoint/mint.js'
+import type { AccessTokenRecord } from '../store/types.js'
+import { aclRefusal } from './acl.js'
+import { extractBearerToken } from './extract-token.js'
+
+/**
+ * Options of `service.guard()`.
+ *
+ * @typeParam C Claims type of JWTs, from `defineClaims()`.
+ * @group Validation
+ */
+export interface GuardOptions<C extends AccessTokenClaims = AccessTokenClaims> {
+  /** Scopes every request must carry (403 `insufficient_scope` otherwise). */
+  scopes?: string[]
+  /** Accept the RFC 6750 §2.3 `access_token` query parameter (discouraged). Default `false`. */
+  allowQueryToken?: boolean
+  /** Schema the JWT claims are parsed with. Default: the RFC 9068 claims schema. */
+  claims?: ClaimsSchema<C>
+  /** `realm` of the challenges. Default: the proxy's name. */
+  realm?: string
+}
+
+/**
+ * Options of the validation caches, shared by every guard of a service.
+ *
+ * @group Validation
+ */
+export interface ValidationOptions {
+  /** Clock tolerance for `exp`/`nbf`/`iat`, seconds. Default 30. */
+  leeway?: number
+  /** Verified-JWT cache entries (skips the signature check for a token seen before). Default 10,000; 0 disables it. */
+  verifiedJWTCacheSize?: number
+  /** Opaque-token cache entries. Default 10,000. */
+  opaqueCacheSize?: number
+  /** Opaque-token cache byte bound (estimated). Default 16 MiB. */
+  opaqueCacheBytes?: number
+  /** How long an opaque lookup is trusted before the store is asked again, ms. Default 5,000. */
+  opaqueCacheMaxAge?: number
+  /** How long an unknown opaque token is remembered as unknown, ms. Default 1,000. */
+  negativeCacheMaxAge?: number
+}
+
+/** A check that passed: who, and what to re-check on each request. */
+interface Verified {
+  principal: Principal<AccessTokenClaims>
+  mode: 'policy' | 'acl'
+  kid?: string
+  familyId?: string | null
+  digest: string
+}
+
+/** The validation state of a service: caches and key lookups, shared by all of its guards. */
+export interface Validator {
+  guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, options?: GuardOptions<C>): (request: Request, clientIP: string | undefined) => Promise<GuardResult<C>>
+  /** Drops cached entries of an opaque token (by digest) or of a whole family. */
+  forget(what: { digest?: string; familyId?: string }): void
+  /** Cache statistics. */
+  stats(): { jwt: { size: number; hits: number; misses: number }; opaque: { size: number; bytes: number; hits: number; misses: number } }
+}
+
+const NEGATIVE = Symbol('unknown token')
+
+function toPrincipalFromRecord(record: AccessTokenRecord): Principal<AccessTokenClaims> {
+  return {
+    subject: record.subject,
+    clientId: record.clientId,
+    scopes: record.scope === '' ? [] : record.scope.split(' '),
+    audience: record.audience,
+    kind: 'opaque',
+    expiresAt: record.expiresAt,
+    username: record.username,
+    claims: null,
+  }
+}
+
+/** Creates the validator of a service. */
+export function createValidator(getContext: () => Promise<ServiceContext>, options: ValidationOptions = {}): Validator {
+  const leeway = options.leeway ?? 30
+  const jwtCache = new LRU<Verified>({ maxEntries: options.verifiedJWTCacheSize ?? 10_000 })
+  const opaqueCache = new LRU<{ record: AccessTokenRecord } | typeof NEGATIVE>({
+    maxEntries: options.opaqueCacheSize ?? 10_000,
+    maxBytes: options.opaqueCacheBytes ?? 16 * 1024 * 1024,
+    sizeOf: (v) => (v === NEGATIVE ? 16 : 400 + JSON.stringify((v as { record: AccessTokenRecord }).record).length),
+  })
+  const opaqueMaxAge = options.opaqueCacheMaxAge ?? 5_000
+  const negativeMaxAge = options.negativeCacheMaxAge ?? 1_000
+  const ipMatchers = new WeakMap<object, IPMatcher>()
+
+  async function verifyJWT(ctx: ServiceContext, token: string, digest: string, audiences: string[]): Promise<Verified> {
+    const cached = jwtCache.get(digest)
+    if (cached) {
+      if (cached.principal.expiresAt !== null && cached.principal.expiresAt + leeway * 1000 <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
+      if (!cached.principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
+      if (cached.kid !== undefined && !(await ctx.keys.verificationKey(cached.kid))) jwtCache.delete(digest)
+      else return cached
+    }
+    let header
+    try {
+      header = decodeProtectedHeader(token)
+    } catch {
+      throw new OAuthError('invalid_token', 'the access token is malformed', 401)
+    }
+    if (header.jku !== undefined || header.x5u !== undefined || header.jwk !== undefined || header.x5c !== undefined) throw new OAuthError('invalid_token', 'the access token names its own key', 401)
+    const key = typeof header.kid === 'string' ? await ctx.keys.verificationKey(header.kid) : undefined
+    if (!key) throw new OAuthError('invalid_token', 'the access token is not signed by a known key', 401)
+    const issuers = [issuerFor(ctx, 'policy'), issuerFor(ctx, 'acl')]
+    let payload: JWTPayload
+    try {
+      ;({ payload } = await jwtVerify(token, key.publicKey, {
+        algorithms: [key.alg],
+        typ: 'at+jwt',
+        issuer: issuers,
+        audience: audiences,
+        clockTolerance: leeway,
+        currentDate: new Date(ctx.now()),
+        requiredClaims: ['sub', 'iat', 'jti'],
+      }))
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      const description =
+        code === 'ERR_JWT_EXPIRED' ? 'the access token has expired'
+        : code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'the access token signature is invalid'
+        : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? `the access token ${(err as { claim?: string }).claim ?? 'claims'} claim is not valid here`
+        : 'the access token is invalid'
+      throw new OAuthError('invalid_token', description, 401)
+    }
+    const parsed = zm.safeParse(accessTokenClaimsSchema, payload)
+    if (!parsed.success) throw new OAuthError('invalid_token', 'the access token claims are malformed', 401)
+    const claims = parsed.data
+    const verified: Verified = {
+      principal: {
+        subject: claims.sub,
+        clientId: claims.client_id,
+        scopes: claims.scope ? claims.scope.split(' ') : [],
+        audience: Array.isArray(claims.aud) ? claims.aud : [claims.aud],
+        kind: 'jwt',
+        expiresAt: claims.exp === undefined ? null : claims.exp * 1000,
+        username: claims.sub !== claims.client_id ? claims.sub : null,
+        claims,
+      },
+      mode: claims.iss === issuers[1] ? 'acl' : 'policy',
+      kid: key.kid,
+      digest,
+    }
+    if (verified.principal.expiresAt !== null) jwtCache.set(digest, verified, verified.principal.expiresAt + leeway * 1000)
+    else jwtCache.set(digest, verified, ctx.now() + 3_600_000)
+    return verified
+  }
+
+  async function verifyOpaque(ctx: ServiceContext, digest: string): Promise<Verified> {
+    let entry = opaqueCache.get(digest)
+    if (entry === undefined) {
+      const record = await ctx.store.findAccessToken(digest)
+      const now = ctx.now()
+      if (!record) {
+        opaqueCache.set(digest, NEGATIVE, now + negativeMaxAge)
+        entry = NEGATIVE
+      } else {
+        entry = { record }
+        opaqueCache.set(digest, entry, Math.min(now + opaqueMaxAge, record.expiresAt ?? Number.POSITIVE_INFINITY))
+      }
+    }
+    if (entry === NEGATIVE) throw new OAuthError('invalid_token', 'the access token is invalid', 401)
+    const { record } = entry
+    if (record.environment !== ctx.resolved.config.environment.name) throw new OAuthError('invalid_token', 'the access token is invalid', 401)
+    if (record.revokedAt !== null) throw new OAuthError('invalid_token', 'the access token has been revoked', 401)
+    if (record.expiresAt !== null && record.expiresAt <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
+    return { principal: toPrincipalFromRecord(record), mode: record.binding.kind === 'credential' ? 'acl' : 'policy', familyId: record.familyId, digest }
+  }
+
+  function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, guardOptions: GuardOptions<C> = {}) {
+    const realm = guardOptions.realm ?? proxy.name
+    const required = guardOptions.scopes ?? []
+    const claimsSchema = guardOptions.claims
+    const proxyMode = proxy.tokenPolicy.management
+
+    return async function checkRequest(request: Request, clientIP: string | undefined): Promise<GuardResult<C>> {
+      let token: string | null
+      try {
+        token = extractBearerToken(request, { allowQuery: guardOptions.allowQueryToken === true })
+      } catch (err) {
+        return { ok: false, response: bearerChallenge({ realm, error: 'invalid_request', description: (err as Error).message }) }
+      }
+      if (token === null) return { ok: false, response: bearerChallenge({ realm }) }
+      try {
+        const ctx = await getContext()
+        const audiences = [ctx.resolved.audiences.proxies.get(proxy.name)!]
+        if (proxy.group !== undefined) audiences.push(ctx.resolved.audiences.groups.get(proxy.group)!)
+        const digest = await sha256(token)
+        const verified = token.split('.').length === 3 ? await verifyJWT(ctx, token, digest, audiences) : await verifyOpaque(ctx, digest)
+        const { principal } = verified
+        if (verified.mode !== proxyMode) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
+        if (!principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
+        if (verified.mode === 'acl') {
+          const client = ctx.resolved.clients.get(principal.clientId)
+          const refusal = aclRefusal(client?.credential ?? undefined, proxy, request.method, ctx.now())
+          if (refusal) throw new OAuthError('invalid_token', refusal, 401)
+          const allowList = client!.credential!.ipAllowList
+          if (allowList.length > 0) {
+            let matcher = ipMatchers.get(allowList)
+            if (!matcher) ipMatchers.set(allowList, (matcher = createIPMatcher(allowList)))
+            if (clientIP === undefined || !matcher(clientIP)) throw new OAuthError('invalid_token', 'the access token may not be used from this address', 401)
+          }
+        }
+        const missing = required.filter((s) => !principal.scopes.includes(s))
+        if (missing.length > 0) return { ok: false, response: bearerChallenge({ realm, error: 'insufficient_scope', description: 'the access token lacks a required scope', scope: required }) }
+        if (claimsSchema && principal.claims) {
+          const parsed = zm.safeParse(claimsSchema as unknown as zm.ZodMiniType<C>, principal.claims)
+          if (!parsed.success) throw new OAuthError('invalid_token', 'the access token claims are not valid for this API', 401)
+          return { ok: true, principal: { ...principal, claims: parsed.data } }
+        }
+        return { ok: true, principal: principal as Principal<C> }
+      } catch (err) {
+        if (err instanceof OAuthError && err.error === 'invalid_token') return { ok: false, response: bearerChallenge({ realm, error: 'invalid_token', description: err.message }) }
+        throw err
+      }
+    }
+  }
+
+  return {
+    guard,
+    forget({ digest, familyId }) {
+      if (digest !== undefined) opaqueCache.delete(digest)
+      if (familyId !== undefined) opaqueCache.deleteWhere((v) => v !== NEGATIVE && v.record.familyId === familyId)
+    },
+    stats() {
+      return {
+        jwt: { size: jwtCache.size, hits: jwtCache.hits, misses: jwtCache.misses },
+        opaque: { size: opaqueCache.size, bytes: opaqueCache.bytes, hits: opaqueCache.hits, misses: opaqueCache.misses },
+      }
+    },
+  }
+}
