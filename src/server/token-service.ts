@@ -13,12 +13,18 @@ import { hashPassword } from './secrets.js'
 import { createMemoryStore } from './store/memory.js'
 import { guardStore } from './store/guarded.js'
 import type { TokenStore } from './store/types.js'
-import { readClientCredentials } from './token-endpoint/client-auth.js'
+import { invalidClient, readClientCredentials } from './token-endpoint/client-auth.js'
 import type { IdentitySource, ServiceContext } from './token-endpoint/context.js'
 import { readParameters } from './token-endpoint/form.js'
 import { authenticateClient, clientCredentialsGrant, issue, passwordGrant, refreshTokenGrant, regenerateJWT } from './token-endpoint/grants.js'
 import type { FetchHandler, RequestContext } from './types.js'
 import { base64url } from 'jose'
+import type { AccessTokenClaims } from '../shared/schemas.js'
+import { createEdge } from './edge.js'
+import type { GuardResult, Principal } from './principal.js'
+import { introspect, revoke } from './token-endpoint/introspect.js'
+import { createValidator, type GuardOptions, type ValidationOptions } from './validation/guard.js'
+import { createForwarder, type ProxyHandlerOptions } from './validation/proxy-handler.js'
 
 /**
  * Options of {@link createTokenService}.
@@ -36,7 +42,16 @@ export interface TokenServiceOptions {
   now?: () => number
   /** Called with unexpected errors (never with secrets); default: none. */
   onError?: (error: unknown) => void
+  /** Validation caches and clock leeway. */
+  validation?: ValidationOptions
 }
+
+/**
+ * A handler behind `protect()`: gets the request, the verified principal and the adapter context.
+ *
+ * @group Validation
+ */
+export type ProtectedHandler<C extends AccessTokenClaims = AccessTokenClaims> = (request: Request, principal: Principal<C>, context: RequestContext) => Response | Promise<Response>
 
 /**
  * A running token service.
@@ -51,10 +66,40 @@ export interface TokenService {
   /** Releases the store. */
   close(): Promise<void>
   /** What the service serves (for start-up banners and admin tools). */
-  describe(): { issuer: string; environment: string; clients: Array<{ clientId: string; mode: 'policy' | 'acl'; target: string }> }
+  describe(): { issuer: string; environment: string; clients: Array<{ clientId: string; mode: 'policy' | 'acl'; target: string }>; proxies: Array<{ name: string; path: string; upstream: string | null }> }
+  /**
+   * Checks a request to an API proxy: Bearer token, signature or store lookup, audience, expiry,
+   * revocation, ACL grants, client IP, required scopes.
+   *
+   * @param proxyName A configured proxy (an unknown name throws now).
+   * @param options Required scopes, claims schema, query-token opt-in, realm.
+   * @returns A function resolving to `{ ok: true, principal }` or `{ ok: false, response }` (an RFC 6750 challenge to send as is).
+   */
+  guard<C extends AccessTokenClaims = AccessTokenClaims>(proxyName: string, options?: GuardOptions<C>): (request: Request, context?: RequestContext) => Promise<GuardResult<C>>
+  /**
+   * Wraps a Fetch handler with the guard (and the proxy's CORS): the handler runs only for
+   * verified requests and receives the principal.
+   *
+   * @param proxyName A configured proxy.
+   * @param handler Your API handler.
+   * @param options Guard options.
+   * @returns A Fetch handler.
+   */
+  protect<C extends AccessTokenClaims = AccessTokenClaims>(proxyName: string, handler: ProtectedHandler<C>, options?: GuardOptions<C>): FetchHandler
+  /**
+   * A guarded reverse proxy to the proxy's upstream: token removed, identity headers added,
+   * hop-by-hop headers dropped, `X-Forwarded-For` appended, 502/504 on upstream failures.
+   *
+   * @param proxyName A configured proxy.
+   * @param options Upstream (default: the configured one), header names, timeout; guard options.
+   * @returns A Fetch handler; requests are expected under the proxy's `path`.
+   */
+  proxy(proxyName: string, options?: ProxyHandlerOptions & GuardOptions): FetchHandler
+  /** Validation cache statistics (hits, misses, sizes). */
+  stats(): ReturnType<ReturnType<typeof createValidator>['stats']>
 }
 
-const ROUTES = /^\/(auth|credential)(\/token|\/jwt|\/jwt\/regenerate|\/\.well-known\/jwks\.json|\/\.well-known\/oauth-authorization-server)$/
+const ROUTES = /^\/(auth|credential)(\/token|\/jwt|\/jwt\/regenerate|\/introspect|\/revoke|\/\.well-known\/jwks\.json|\/\.well-known\/oauth-authorization-server)$/
 
 /**
  * Creates the token service of one environment: a Fetch handler serving `POST {base}/token`,
@@ -131,14 +176,69 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     return starting
   }
 
-  async function route(request: Request, context: ServiceContext): Promise<Response> {
+  const edge = createEdge(resolved)
+  const validator = createValidator(ready, options.validation)
+  const mounted = resolved.config.proxies
+    .filter((p) => p.upstream !== undefined)
+    .map((p) => ({ prefix: `${p.path ?? `/apigateway/${p.name}`}`.replace(/\/+$/, ''), handler: proxy(p.name) }))
+
+  function findProxy(proxyName: string) {
+    const found = resolved.config.proxies.find((p) => p.name === proxyName)
+    if (!found) throw invalidArgument(`"proxyName" must name a configured proxy; "${proxyName}" is not one`)
+    return found
+  }
+
+  function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxyName: string, guardOptions?: GuardOptions<C>) {
+    const target = edge.api(findProxy(proxyName))
+    const check = validator.guard(findProxy(proxyName), guardOptions)
+    return async function guardRequest(request: Request, context: RequestContext = {}): Promise<GuardResult<C>> {
+      try {
+        return await check(request, target.resolveIP(request, context.remoteAddress).clientIP)
+      } catch (err) {
+        return { ok: false, response: failure(err) }
+      }
+    }
+  }
+
+  function protect<C extends AccessTokenClaims = AccessTokenClaims>(proxyName: string, handler: ProtectedHandler<C>, guardOptions?: GuardOptions<C>): FetchHandler {
+    const { cors } = edge.api(findProxy(proxyName))
+    const check = guard(proxyName, guardOptions)
+    return async function protectedHandler(request: Request, context: RequestContext = {}): Promise<Response> {
+      const preflight = cors?.preflight(request)
+      if (preflight) return preflight
+      const result = await check(request, context)
+      const response = result.ok ? await handler(request, result.principal, context) : result.response
+      return cors ? cors.apply(request, response) : response
+    }
+  }
+
+  function proxy(proxyName: string, proxyOptions: ProxyHandlerOptions & GuardOptions = {}): FetchHandler {
+    const config = findProxy(proxyName)
+    const upstream = proxyOptions.upstream ?? config.upstream
+    if (upstream === undefined) throw invalidArgument(`proxy "${proxyName}" has no upstream; pass { upstream }`)
+    const target = edge.api(config)
+    const forward = createForwarder(`${config.path ?? `/apigateway/${config.name}`}`.replace(/\/+$/, ''), upstream, proxyOptions)
+    return protect(proxyName, (request, principal, context) => {
+      const { trustedChain } = target.resolveIP(request, context.remoteAddress)
+      return forward(request, principal, context.remoteAddress, trustedChain)
+    }, proxyOptions)
+  }
+
+  async function route(request: Request, context: ServiceContext, adapter: RequestContext, state: { mode?: 'policy' | 'acl'; clientId?: string }): Promise<Response> {
     const env = context.resolved.config.environment
     const url = new URL(request.url)
+    for (const m of mounted) {
+      if (url.pathname === m.prefix || url.pathname.startsWith(`${m.prefix}/`)) return m.handler(request, adapter)
+    }
     if (!url.pathname.startsWith(env.basePath)) return notFound()
     const match = ROUTES.exec(url.pathname.slice(env.basePath.length))
     if (!match) return notFound()
     const mode = match[1] === 'auth' ? 'policy' : 'acl'
+    state.mode = mode
     const endpoint = match[2]!
+    const cors = mode === 'acl' ? edge.token('acl', undefined).cors : edge.policyCORSFor(request.headers.get('origin'))
+    const preflight = cors?.preflight(request)
+    if (preflight) return preflight
     const base = `${issuerBase(request, env)}${env.basePath}/${match[1]}`
     if (endpoint.startsWith('/.well-known/')) {
       if (request.method !== 'GET' && request.method !== 'HEAD') throw new OAuthError('invalid_request', 'the method must be GET', 405, { allow: 'GET, HEAD' })
@@ -146,11 +246,18 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       return json(metadata(base), 200, { 'cache-control': 'public, max-age=300' })
     }
     const realm = `${env.issuer}${env.basePath}/${match[1]}`
+    const management = endpoint === '/introspect' || endpoint === '/revoke'
+    if (management && request.method === 'GET') throw new OAuthError('invalid_request', 'the method must be POST', 405, { allow: 'POST' })
     const { params, fromQuery } = await readParameters(request, env.maxBodyBytes)
     const grantType = params.get('grant_type')
     const regenerate = endpoint === '/jwt/regenerate'
     const presented = readClientCredentials(request, params, realm, { basicAllowed: !regenerate })
-    const client = await authenticateClient(context, presented, mode, realm, regenerate ? undefined : grantType)
+    if (presented) state.clientId = presented.clientId
+    if (management && presented?.method !== 'client_secret_basic') throw invalidClient(realm, 'HTTP Basic client authentication is required')
+    const clientIP = edge.token(mode, presented?.clientId).resolveIP(request, adapter.remoteAddress).clientIP
+    const client = await authenticateClient(context, presented, mode, realm, regenerate || management ? undefined : grantType, clientIP)
+    if (endpoint === '/introspect') return introspect(context, client, params)
+    if (endpoint === '/revoke') return revoke(context, client, params, validator.forget)
     if (fromQuery && !client.policy.allowUrlParameters) throw new OAuthError('invalid_request', 'parameters in the URL are not allowed for this client; send a POST form body', 405, { allow: 'POST' })
     if (regenerate) return regenerateJWT(context, client, request)
     if (endpoint === '/jwt' && client.policy.format !== 'jwt') throw new OAuthError('invalid_request', 'this client is issued opaque tokens; use the token endpoint')
@@ -192,19 +299,28 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     }
   }
 
-  async function fetch(request: Request, _context?: RequestContext): Promise<Response> {
+  function failure(err: unknown): Response {
+    if (err instanceof OAuthError) return errorResponse(err)
+    options.onError?.(err)
+    if (err instanceof StoreUnavailableError) {
+      return json({ error: 'temporarily_unavailable', error_description: 'the token store is temporarily unavailable; retry later' }, 503, { 'retry-after': '1' })
+    }
+    return json({ error: 'server_error', error_description: 'internal error' }, 500)
+  }
+
+  async function fetch(request: Request, adapter: RequestContext = {}): Promise<Response> {
+    const state: { mode?: 'policy' | 'acl'; clientId?: string } = {}
+    let response: Response
     try {
       const context = await ready()
-      return await route(request, context)
+      response = await route(request, context, adapter, state)
     } catch (err) {
-      if (err instanceof OAuthError) return errorResponse(err)
-      if (err instanceof StoreUnavailableError) {
-        options.onError?.(err)
-        return json({ error: 'temporarily_unavailable', error_description: 'the token store is temporarily unavailable; retry later' }, 503, { 'retry-after': '1' })
-      }
-      options.onError?.(err)
-      return json({ error: 'server_error', error_description: 'internal error' }, 500)
+      response = failure(err)
     }
+    // Token endpoints answer browsers: CORS headers on every response, errors included.
+    if (state.mode === undefined) return response
+    const cors = state.mode === 'acl' ? edge.token('acl', undefined).cors : state.clientId !== undefined && edge.token('policy', state.clientId).cors?.isAllowedOrigin(request.headers.get('origin') ?? '') ? edge.token('policy', state.clientId).cors : edge.policyCORSFor(request.headers.get('origin'))
+    return cors ? cors.apply(request, response) : response
   }
 
   return {
@@ -221,8 +337,13 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
         issuer: env.issuer,
         environment: env.name,
         clients: [...resolved.clients.values()].map((c) => ({ clientId: c.clientId, mode: c.mode, target: c.binding.name })),
+        proxies: resolved.config.proxies.map((p) => ({ name: p.name, path: p.path ?? `/apigateway/${p.name}`, upstream: p.upstream ?? null })),
       }
     },
+    guard,
+    protect,
+    proxy,
+    stats: () => validator.stats(),
   }
 }
 

@@ -5,6 +5,8 @@
  * @module
  */
 import * as z from 'zod'
+import { clientIPSettingsSchema } from '../http/client-ip.js'
+import { corsSettingsSchema } from '../http/cors.js'
 
 const SECRET_HINT = 'must be a digest ("sha256:…" or "pbkdf2-sha256$…", see `gatepass hash-secret`) or {"env":"NAME"}'
 
@@ -86,10 +88,10 @@ export type TokenPolicyInput = z.input<typeof tokenPolicySchema>
  */
 export type TokenPolicy = z.output<typeof tokenPolicySchema>
 
-/** CORS / client-IP settings are validated by their own modules when the service is created. */
+/** CORS and client-IP (X-Forwarded-For) settings of a proxy, a group or the environment (SPEC §6). */
 const edgeSettings = {
-  cors: z.record(z.string(), z.unknown()).optional(),
-  clientIP: z.record(z.string(), z.unknown()).optional(),
+  cors: corsSettingsSchema.optional(),
+  clientIP: clientIPSettingsSchema.optional(),
 }
 
 const proxySchema = z.strictObject({

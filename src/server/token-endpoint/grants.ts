@@ -4,12 +4,22 @@ import { openWithToken, sealWithToken, sha256 } from '../lib/crypto.js'
 import { json, OAuthError } from '../lib/responses.js'
 import { verifySecret } from '../secrets.js'
 import { invalidClient, type PresentedClient } from './client-auth.js'
+import { createIPMatcher, type IPMatcher } from '../http/ip.js'
+
+const matchers = new WeakMap<readonly string[], IPMatcher>()
+
+/** Whether an address is on an allow-list (matchers compiled once per list). */
+export function ipAllowed(list: readonly string[], ip: string): boolean {
+  let matcher = matchers.get(list)
+  if (!matcher) matchers.set(list, (matcher = createIPMatcher(list)))
+  return matcher(ip)
+}
 import type { ServiceContext } from './context.js'
 import { issuerFor, mint, signAccessToken, type GrantDecision } from './mint.js'
 import { grantScope, parseScope } from './scope.js'
 
 /** Authenticates a client for a base (`policy` = `/auth`, `acl` = `/credential`). */
-export async function authenticateClient(ctx: ServiceContext, presented: PresentedClient | null, mode: 'policy' | 'acl', realm: string, grantType?: string): Promise<ResolvedClient> {
+export async function authenticateClient(ctx: ServiceContext, presented: PresentedClient | null, mode: 'policy' | 'acl', realm: string, grantType?: string, clientIP?: string): Promise<ResolvedClient> {
   if (presented === null) throw invalidClient(realm, 'client authentication is required')
   const client = ctx.resolved.clients.get(presented.clientId)
   if (presented.clientSecret === null) {
@@ -25,6 +35,9 @@ export async function authenticateClient(ctx: ServiceContext, presented: Present
   if (credential) {
     if (!credential.enabled) throw invalidClient(realm, 'the client is disabled')
     if (credential.expiresAt !== undefined && Date.parse(credential.expiresAt) <= ctx.now()) throw invalidClient(realm, 'the client has expired')
+    if (credential.ipAllowList.length > 0 && (clientIP === undefined || !ipAllowed(credential.ipAllowList, clientIP))) {
+      throw invalidClient(realm, 'the client may not obtain tokens from this address')
+    }
   }
   return client
 }

@@ -7,7 +7,6 @@ import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose'
 import * as zm from 'zod/mini'
 import { accessTokenClaimsSchema, type AccessTokenClaims, type ClaimsSchema } from '../../shared/schemas.js'
 import type { ProxyConfig } from '../config/schema.js'
-import { createIPMatcher, type IPMatcher } from '../http/ip.js'
 import { bearerChallenge } from '../lib/bearer-challenge.js'
 import { sha256 } from '../lib/crypto.js'
 import { LRU } from '../lib/lru.js'
@@ -15,6 +14,7 @@ import { OAuthError } from '../lib/responses.js'
 import type { Principal, GuardResult } from '../principal.js'
 import type { ServiceContext } from '../token-endpoint/context.js'
 import { issuerFor } from '../token-endpoint/mint.js'
+import { ipAllowed } from '../token-endpoint/grants.js'
 import type { AccessTokenRecord } from '../store/types.js'
 import { aclRefusal } from './acl.js'
 import { extractBearerToken } from './extract-token.js'
@@ -100,7 +100,6 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   })
   const opaqueMaxAge = options.opaqueCacheMaxAge ?? 5_000
   const negativeMaxAge = options.negativeCacheMaxAge ?? 1_000
-  const ipMatchers = new WeakMap<object, IPMatcher>()
 
   async function verifyJWT(ctx: ServiceContext, token: string, digest: string, audiences: string[]): Promise<Verified> {
     const cached = jwtCache.get(digest)
@@ -213,9 +212,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
           if (refusal) throw new OAuthError('invalid_token', refusal, 401)
           const allowList = client!.credential!.ipAllowList
           if (allowList.length > 0) {
-            let matcher = ipMatchers.get(allowList)
-            if (!matcher) ipMatchers.set(allowList, (matcher = createIPMatcher(allowList)))
-            if (clientIP === undefined || !matcher(clientIP)) throw new OAuthError('invalid_token', 'the access token may not be used from this address', 401)
+            if (clientIP === undefined || !ipAllowed(allowList, clientIP)) throw new OAuthError('invalid_token', 'the access token may not be used from this address', 401)
           }
         }
         const missing = required.filter((s) => !principal.scopes.includes(s))

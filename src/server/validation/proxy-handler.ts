@@ -1,0 +1,84 @@
+import { appendForwardedFor } from '../http/client-ip.js'
+import { json } from '../lib/responses.js'
+import type { Principal } from '../principal.js'
+
+/**
+ * Options of `service.proxy()`.
+ *
+ * @group Validation
+ */
+export interface ProxyHandlerOptions {
+  /** Upstream base URL; default: the proxy's configured `upstream`. */
+  upstream?: string
+  /** Remove the access token before forwarding. Default `true`. */
+  stripToken?: boolean
+  /** Header carrying the subject upstream. Default `X-Authenticated-UserId`; `false` to omit. */
+  userHeader?: string | false
+  /** Header carrying the granted scopes (comma separated). Default `X-Authenticated-UserRoles`; `false` to omit. */
+  rolesHeader?: string | false
+  /** Upstream timeout, ms (→ 504). Default 30,000. */
+  timeoutDuration?: number
+}
+
+/** RFC 9110 §7.6.1 hop-by-hop fields, never forwarded. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']
+
+function stripHopByHop(headers: Headers): Headers {
+  const out = new Headers(headers)
+  const named = headers.get('connection')?.split(',').map((h) => h.trim().toLowerCase()) ?? []
+  for (const name of [...HOP_BY_HOP, ...named]) if (name) out.delete(name)
+  return out
+}
+
+/** Builds the function that forwards a guarded request upstream. */
+export function createForwarder(prefix: string, upstream: string, options: ProxyHandlerOptions) {
+  const base = new URL(upstream)
+  const basePath = base.pathname.replace(/\/+$/, '')
+  const userHeader = options.userHeader === undefined ? 'x-authenticated-userid' : options.userHeader
+  const rolesHeader = options.rolesHeader === undefined ? 'x-authenticated-userroles' : options.rolesHeader
+  const timeout = options.timeoutDuration ?? 30_000
+
+  return async function forward(request: Request, principal: Principal, peerAddress: string | undefined, trustedChain: string[]): Promise<Response> {
+    const incoming = new URL(request.url)
+    const rest = incoming.pathname.slice(prefix.length)
+    const target = new URL(base)
+    target.pathname = `${basePath}${rest.startsWith('/') || rest === '' ? rest : `/${rest}`}`
+    const search = new URLSearchParams(incoming.search)
+    if (options.stripToken !== false) search.delete('access_token')
+    target.search = search.toString()
+
+    const headers = stripHopByHop(request.headers)
+    headers.delete('host')
+    headers.delete('content-length')
+    if (options.stripToken !== false) headers.delete('authorization')
+    // Never let a client set identity headers itself.
+    for (const name of [userHeader, rolesHeader]) if (name) headers.delete(name)
+    if (userHeader) headers.set(userHeader, principal.subject)
+    if (rolesHeader) headers.set(rolesHeader, principal.scopes.join(','))
+    const forwarded = appendForwardedFor(headers, peerAddress, trustedChain)
+    forwarded.set('x-forwarded-proto', incoming.protocol.slice(0, -1))
+    forwarded.set('x-forwarded-host', incoming.host)
+
+    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(timeout)])
+    const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null
+    let upstreamResponse: Response
+    try {
+      upstreamResponse = await fetch(target, {
+        method: request.method,
+        headers: forwarded,
+        body: hasBody ? request.body : null,
+        redirect: 'manual',
+        signal,
+        ...(hasBody ? { duplex: 'half' } : {}),
+      } as RequestInit)
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') return json({ error: 'temporarily_unavailable', error_description: 'the upstream service did not answer in time' }, 504)
+      return json({ error: 'temporarily_unavailable', error_description: 'the upstream service is unreachable' }, 502)
+    }
+    const responseHeaders = stripHopByHop(upstreamResponse.headers)
+    // fetch() decompressed the body: the length and encoding no longer describe it.
+    responseHeaders.delete('content-encoding')
+    responseHeaders.delete('content-length')
+    return new Response(upstreamResponse.body, { status: upstreamResponse.status, statusText: upstreamResponse.statusText, headers: responseHeaders })
+  }
+}
