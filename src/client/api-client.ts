@@ -1,0 +1,171 @@
+/**
+ * Authorized HTTP: a `ky` instance and a plain `fetch` wrapper that add the access token and
+ * recover once from a 401 `invalid_token`.
+ *
+ * @module
+ */
+import ky from 'ky'
+import type { AfterResponseHook, BeforeRequestHook, KyInstance, Options as KyOptions } from 'ky'
+import { invalidArgument } from '../shared/lib/args.js'
+import { bearerChallenge } from './lib/www-authenticate.js'
+import type { TokenClient } from './token-client.js'
+
+/**
+ * What the API clients need from a token client: {@link createTokenClient} returns one, and a test
+ * double is two functions.
+ *
+ * @group API Client
+ */
+export type TokenSource = Pick<TokenClient, 'getToken' | 'invalidate'>
+
+/**
+ * Options of {@link createAPIClient}: every `ky` option, plus `tokens`.
+ *
+ * @group API Client
+ */
+export interface APIClientOptions extends KyOptions {
+  /** Where access tokens come from. */
+  tokens: TokenSource
+}
+
+function assertTokens(tokens: unknown): asserts tokens is TokenSource {
+  const t = tokens as Partial<TokenSource> | null
+  if (typeof t !== 'object' || t === null || typeof t.getToken !== 'function' || typeof t.invalidate !== 'function') {
+    throw invalidArgument('"tokens" must have getToken and invalidate functions', 'ERR_INVALID_ARG_TYPE')
+  }
+}
+
+/** The bearer token of an `Authorization` header, or `undefined`. */
+function sentToken(request: Request): string | undefined {
+  const header = request.headers.get('authorization')
+  const match = header ? /^bearer +(\S+)\s*$/i.exec(header) : null
+  return match?.[1]
+}
+
+/** Is this a 401 with a Bearer challenge carrying `error="invalid_token"` (RFC 6750 §3.1)? */
+function isInvalidToken(response: Response): boolean {
+  return response.status === 401 && bearerChallenge(response)?.parameters.error === 'invalid_token'
+}
+
+function withTimeout(signal: AbortSignal, timeout: number | false | undefined): AbortSignal {
+  const S = AbortSignal as typeof AbortSignal & { any?: (signals: AbortSignal[]) => AbortSignal }
+  if (typeof timeout !== 'number' || typeof S.timeout !== 'function' || typeof S.any !== 'function') return signal
+  return S.any([signal, S.timeout(timeout)])
+}
+
+/**
+ * Creates a `ky` instance that sends `Authorization: Bearer <token>` on every request. When an API
+ * answers 401 with `WWW-Authenticate: Bearer error="invalid_token"`, it calls
+ * `tokens.invalidate(rejectedToken)` (which refreshes only if that token is still the current one,
+ * so a late 401 for an old token just picks up the current token) and retries the request once with
+ * the new token. It never retries twice for a 401; other statuses follow your `ky` `retry` options.
+ *
+ * Your own `hooks` run after the gatepass ones (`beforeRequest`: after the header is set;
+ * `afterResponse`: on the retried response).
+ *
+ * Available from `'gatepass/client'`.
+ *
+ * @param options `tokens` plus any `ky` options (`prefixUrl`, `timeout`, `retry`, `hooks`, `fetch`, …).
+ * @returns A `ky` instance; use it as `api.get('invoices').json()`.
+ * @throws `TypeError` (`ERR_INVALID_ARG_TYPE`) when `tokens` is missing.
+ * @example Call a protected API
+ *
+ * ```ts
+ * import { createAPIClient, createTokenClient } from 'gatepass/client'
+ *
+ * let secret!: string
+ * const tokens = createTokenClient({ tokenEndpoint: 'https://id.example.com/auth/token', clientId: 'billing', clientSecret: secret, grant: 'client_credentials' })
+ * const api = createAPIClient({ prefixUrl: 'https://api.example.com/v1', tokens })
+ * const invoices = await api.get('invoices').json<{ id: string }[]>()
+ * ```
+ *
+ * @see [RFC 6750 §3.1](https://www.rfc-editor.org/rfc/rfc6750#section-3.1)
+ * @group API Client
+ */
+export function createAPIClient(options: APIClientOptions): KyInstance {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('"options" must be an object', 'ERR_INVALID_ARG_TYPE')
+  const { tokens, ...kyOptions } = options
+  assertTokens(tokens)
+  const hooks = kyOptions.hooks ?? {}
+
+  const addBearerToken: BeforeRequestHook = async function addBearerToken(request, normalized) {
+    const token = await tokens.getToken({ signal: normalized.signal ?? undefined })
+    request.headers.set('authorization', `Bearer ${token.access_token}`)
+  }
+
+  const retryOnInvalidToken: AfterResponseHook = async function retryOnInvalidToken(request, normalized, response) {
+    if (!isInvalidToken(response)) return undefined
+    const rejected = sentToken(request)
+    if (rejected === undefined) return undefined
+    const fresh = await tokens.invalidate(rejected, { signal: normalized.signal ?? undefined })
+    // `request` is ky's unsent clone (its body is intact); send it once more with the new token
+    // ky passes its internal options (fetch, timeout included) even though the type omits them
+    const internal = normalized as typeof normalized & { fetch?: typeof fetch; timeout?: number | false }
+    const timeout = internal.timeout ?? kyOptions.timeout ?? 10_000
+    const retry = new Request(request, { signal: withTimeout(request.signal, timeout) })
+    retry.headers.set('authorization', `Bearer ${fresh.access_token}`)
+    const send = internal.fetch ?? kyOptions.fetch ?? ((input: Request) => globalThis.fetch(input))
+    return send(retry)
+  }
+
+  return ky.create({
+    ...kyOptions,
+    hooks: {
+      ...hooks,
+      beforeRequest: [addBearerToken, ...(hooks.beforeRequest ?? [])],
+      afterResponse: [retryOnInvalidToken, ...(hooks.afterResponse ?? [])],
+    },
+  })
+}
+
+/**
+ * A `fetch`-compatible function for users who do not want `ky`: it adds the bearer token and, on a
+ * 401 `invalid_token`, invalidates the rejected token and retries once, exactly like
+ * {@link createAPIClient}. Other responses (errors included) are returned as-is.
+ *
+ * The request is cloned before it is sent so its body can be replayed; a streamed body is
+ * therefore buffered.
+ *
+ * Available from `'gatepass/client'`.
+ *
+ * @param tokens Where access tokens come from.
+ * @param fetchImpl The underlying `fetch`. Default: the global `fetch`, looked up on each call.
+ * @returns A function with the signature of `fetch`.
+ * @example Authorized fetch
+ *
+ * ```ts
+ * import { authFetch, createTokenClient } from 'gatepass/client'
+ *
+ * let secret!: string
+ * const tokens = createTokenClient({ tokenEndpoint: 'https://id.example.com/auth/token', clientId: 'billing', clientSecret: secret, grant: 'client_credentials' })
+ * const fetchWithToken = authFetch(tokens)
+ * const response = await fetchWithToken('https://api.example.com/v1/invoices')
+ * ```
+ *
+ * @see [RFC 6750 §3.1](https://www.rfc-editor.org/rfc/rfc6750#section-3.1)
+ * @group API Client
+ */
+export function authFetch(
+  tokens: TokenSource,
+  fetchImpl?: (input: Request) => Promise<Response>,
+): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response> {
+  assertTokens(tokens)
+  if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw invalidArgument('"fetchImpl" must be a function', 'ERR_INVALID_ARG_TYPE')
+  const send = fetchImpl ?? ((request: Request) => globalThis.fetch(request))
+
+  return async function authorizedFetch(input, init) {
+    const request = new Request(input, init)
+    const spare = request.clone()
+    const token = await tokens.getToken({ signal: request.signal })
+    request.headers.set('authorization', `Bearer ${token.access_token}`)
+    const response = await send(request)
+    if (!isInvalidToken(response)) {
+      void spare.body?.cancel().catch(() => undefined)
+      return response
+    }
+    const fresh = await tokens.invalidate(token.access_token, { signal: request.signal })
+    void response.body?.cancel().catch(() => undefined)
+    spare.headers.set('authorization', `Bearer ${fresh.access_token}`)
+    return send(spare)
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * `sessionStorage` / `localStorage` token cache.
+ *
+ * @module
+ */
+import { invalidArgument } from '../../shared/lib/args.js'
+import type { TokenCache, TokenCacheEntry } from './types.js'
+
+/**
+ * Options of {@link webStorageCache}.
+ *
+ * @group Caches
+ */
+export interface WebStorageCacheOptions {
+  /** Prefix of the storage keys. Default `'gatepass:'`. */
+  prefix?: string
+  /**
+   * Keep refresh tokens out of storage (they stay in memory for this page only). After a reload
+   * the client then obtains a new grant instead of refreshing. Default `false`.
+   */
+  omitRefreshToken?: boolean
+}
+
+function isEntry(value: unknown): value is TokenCacheEntry {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  return (
+    typeof v.access_token === 'string' &&
+    typeof v.token_type === 'string' &&
+    typeof v.uat === 'number' &&
+    (v.expiresAt === null || typeof v.expiresAt === 'number')
+  )
+}
+
+/**
+ * A token cache in a Web Storage area (`sessionStorage` or `localStorage`), so tokens survive a
+ * reload (`sessionStorage`: per tab; `localStorage`: shared by every tab of the origin). Opt-in;
+ * the default cache is in memory.
+ *
+ * Entries are JSON under `prefix` + an opaque SHA-256 key; a client secret or a password is never
+ * written. Unreadable entries are removed and treated as missing.
+ *
+ * Available from `'gatepass/client'`.
+ *
+ * > [!WARNING]
+ * > Anything in Web Storage can be read by any script running on the origin: one XSS flaw leaks
+ * > every stored access token (and refresh token, unless `omitRefreshToken` is set). Prefer the
+ * > memory cache with the cross-tab coordination of {@link createTokenClient} when you can.
+ *
+ * @param storage `sessionStorage`, `localStorage` or any `Storage` implementation.
+ * @param options Key prefix and refresh-token handling.
+ * @returns A cache to pass as `cache`.
+ * @example Survive reloads within one tab
+ *
+ * ```ts
+ * import { createTokenClient, none, webStorageCache } from 'gatepass/client'
+ *
+ * let username!: string
+ * let password!: string
+ * const tokens = createTokenClient({
+ *   tokenEndpoint: 'https://id.example.com/auth/token',
+ *   clientId: 'web',
+ *   clientAuth: none(),
+ *   grant: { type: 'password', username, password },
+ *   cache: webStorageCache(sessionStorage, { omitRefreshToken: true }),
+ * })
+ * ```
+ *
+ * @group Caches
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function webStorageCache(storage: Storage, options: WebStorageCacheOptions = {}): TokenCache {
+  if (typeof storage !== 'object' || storage === null || typeof storage.getItem !== 'function' || typeof storage.setItem !== 'function') {
+    throw invalidArgument('"storage" must implement the Storage interface', 'ERR_INVALID_ARG_TYPE')
+  }
+  const prefix = options.prefix ?? 'gatepass:'
+  if (typeof prefix !== 'string') throw invalidArgument('"options.prefix" must be a string', 'ERR_INVALID_ARG_TYPE')
+  const omitRefreshToken = options.omitRefreshToken === true
+  // refresh tokens kept out of storage, per key, for this page only
+  const refreshTokens = new Map<string, string>()
+
+  return {
+    get(key) {
+      const raw = storage.getItem(prefix + key)
+      if (raw === null) return undefined
+      let value: unknown
+      try {
+        value = JSON.parse(raw)
+      } catch {
+        value = undefined
+      }
+      if (!isEntry(value)) {
+        storage.removeItem(prefix + key)
+        return undefined
+      }
+      if (omitRefreshToken) {
+        const refresh = refreshTokens.get(key)
+        if (refresh !== undefined) return { ...value, refresh_token: refresh }
+      }
+      return value
+    },
+    set(key, entry) {
+      let stored: TokenCacheEntry = entry
+      if (omitRefreshToken) {
+        const { refresh_token, ...rest } = entry
+        if (refresh_token !== undefined) refreshTokens.set(key, refresh_token)
+        else refreshTokens.delete(key)
+        stored = rest as TokenCacheEntry
+      }
+      storage.setItem(prefix + key, JSON.stringify(stored))
+    },
+    delete(key) {
+      refreshTokens.delete(key)
+      storage.removeItem(prefix + key)
+    },
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * Stateless response processors: each turns a `Response` into a typed result or a typed error.
+ *
+ * @module
+ */
+import { decodeJwt } from 'jose'
+import { ResponseBodyError } from '../shared/errors.js'
+import { introspectionResponseSchema, tokenResponseSchema } from '../shared/schemas.js'
+import type { IntrospectionResponse } from '../shared/schemas.js'
+import { invalidArgument } from '../shared/lib/args.js'
+import { asErrorBody, assertResponse, errorFromResponse, parseOrThrow, readJSON } from './lib/http.js'
+
+/**
+ * A processed token endpoint response: the RFC 6749 §5.1 members in wire spelling, any extra
+ * members the server sent, and the computed `expiresAt`.
+ *
+ * @group Stateless
+ */
+export interface TokenEndpointResult {
+  /** The access token. */
+  access_token: string
+  /** The token type, usually `Bearer`. */
+  token_type: string
+  /** Lifetime as the server sent it (unit per the `lenient.expiresInUnit` option). */
+  expires_in?: number
+  /** Refresh token, when the server issued one. */
+  refresh_token?: string
+  /** Granted scope, when the server sent it. */
+  scope?: string
+  /** When the access token expires (epoch ms, local clock), or `null` when it does not. */
+  expiresAt: number | null
+  /** Extra members of the response (e.g. `X-ApplicationName`). */
+  [parameter: string]: unknown
+}
+
+/**
+ * Knobs for legacy servers that bend RFC 6749 §5.1. Pass `true` for all defaults.
+ *
+ * @group Stateless
+ */
+export interface LenientOptions {
+  /** Unit of `expires_in`. Default `'seconds'` (RFC 6749); legacy gateways use `'milliseconds'`. */
+  expiresInUnit?: 'seconds' | 'milliseconds'
+  /** Treat `expires_in: 0` as "never expires". Default `true`. */
+  zeroExpiresInMeansNever?: boolean
+  /**
+   * Body member holding an absolute ISO-8601 expiry time (or epoch ms), honoured when present.
+   * Default `'X-ExpiresAt'`; `false` ignores it.
+   */
+  expiresAtField?: string | false
+  /**
+   * Renamed members, wire name → the name the server uses, e.g.
+   * `{ access_token: 'accessToken', expires_in: 'expiresIn' }`.
+   */
+  fieldNames?: Partial<Record<'access_token' | 'token_type' | 'expires_in' | 'refresh_token' | 'scope', string>>
+  /** `token_type` to assume when the server omits it. Default `'Bearer'`. */
+  defaultTokenType?: string
+}
+
+/**
+ * Options of {@link processTokenResponse}.
+ *
+ * @group Stateless
+ */
+export interface ProcessTokenResponseOptions {
+  /** Accept legacy deviations (see {@link LenientOptions}). Default: strict RFC 6749. */
+  lenient?: boolean | LenientOptions
+  /**
+   * Also read the JWT `exp` of the access token (decoded, not verified) and use it when it is
+   * earlier than `expires_in`, or when `expires_in` is absent. Default `true`.
+   */
+  jwtExpFallback?: boolean
+  /** Clock in epoch ms. Default `Date.now`. */
+  now?: () => number
+}
+
+type ResolvedLenient = Required<Omit<LenientOptions, 'fieldNames'>> & Pick<LenientOptions, 'fieldNames'>
+
+function resolveLenient(lenient: ProcessTokenResponseOptions['lenient']): ResolvedLenient | undefined {
+  if (!lenient) return undefined
+  const options = lenient === true ? {} : lenient
+  return {
+    expiresInUnit: options.expiresInUnit ?? 'seconds',
+    zeroExpiresInMeansNever: options.zeroExpiresInMeansNever ?? true,
+    expiresAtField: options.expiresAtField ?? 'X-ExpiresAt',
+    fieldNames: options.fieldNames,
+    defaultTokenType: options.defaultTokenType ?? 'Bearer',
+  }
+}
+
+function normalizeLegacy(body: Record<string, unknown>, lenient: ResolvedLenient): Record<string, unknown> {
+  const out = { ...body }
+  for (const [wire, legacy] of Object.entries(lenient.fieldNames ?? {})) {
+    if (legacy && out[wire] === undefined && out[legacy] !== undefined) out[wire] = out[legacy]
+  }
+  if (typeof out.expires_in === 'string' && /^\d+(\.\d+)?$/.test(out.expires_in.trim())) out.expires_in = Number(out.expires_in)
+  if (out.token_type === undefined || out.token_type === '') out.token_type = lenient.defaultTokenType
+  return out
+}
+
+function jwtExp(token: string): number | undefined {
+  if (token.split('.').length !== 3) return undefined
+  try {
+    const { exp } = decodeJwt(token)
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function absoluteTime(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value
+  if (typeof value === 'string') {
+    const t = Date.parse(value)
+    return Number.isNaN(t) ? undefined : t
+  }
+  return undefined
+}
+
+/**
+ * Computes `expiresAt`: the earliest of `expires_in` (in its unit), the JWT `exp` and, in lenient
+ * mode, the absolute expiry member; `null` when none is known (or `expires_in: 0` in lenient mode
+ * and no other hint).
+ */
+function computeExpiresAt(
+  data: { access_token: string; expires_in?: number | undefined },
+  raw: Record<string, unknown>,
+  lenient: ResolvedLenient | undefined,
+  jwtExpFallback: boolean,
+  now: number,
+): number | null {
+  const candidates: number[] = []
+  if (lenient?.expiresAtField) {
+    const at = absoluteTime(raw[lenient.expiresAtField])
+    if (at !== undefined) candidates.push(at)
+  }
+  if (data.expires_in !== undefined && !(data.expires_in === 0 && lenient?.zeroExpiresInMeansNever)) {
+    candidates.push(now + data.expires_in * (lenient?.expiresInUnit === 'milliseconds' ? 1 : 1000))
+  }
+  if (jwtExpFallback) {
+    const exp = jwtExp(data.access_token)
+    if (exp !== undefined) candidates.push(exp)
+  }
+  return candidates.length > 0 ? Math.min(...candidates) : null
+}
+
+/**
+ * Processes a token endpoint response (any grant) into a typed result.
+ *
+ * Available from `'gatepass/client'`.
+ *
+ * @param response The response to a grant request built by this module.
+ * @param options Lenient parsing for legacy servers, JWT `exp` fallback, clock.
+ * @returns The token and its computed `expiresAt` (epoch ms or `null`). Cache it until shortly
+ *   before `expiresAt`, or let {@link createTokenClient} do that.
+ * @throws `ResponseBodyError` for an RFC 6749 §5.2 error (switch on `.error`, e.g. `invalid_grant`),
+ *   `WWWAuthenticateChallengeError` for a bare challenge, `UnexpectedResponseError` for anything
+ *   else that is not a success, `SchemaValidationError` for a malformed success body.
+ * @example Legacy gateway with `expires_in` in milliseconds
+ *
+ * ```ts
+ * import { processTokenResponse } from 'gatepass/client'
+ *
+ * let response!: Response
+ * const token = await processTokenResponse(response, { lenient: { expiresInUnit: 'milliseconds' } })
+ * ```
+ *
+ * @see [RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1)
+ * @group Stateless
+ */
+export async function processTokenResponse(
+  response: Response,
+  options: ProcessTokenResponseOptions = {},
+): Promise<TokenEndpointResult> {
+  assertResponse(response)
+  const now = (options.now ?? Date.now)()
+  if (!response.ok) throw await errorFromResponse(response)
+  const json = await readJSON(response)
+  const lenient = resolveLenient(options.lenient)
+  let raw = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined
+  if (raw && lenient) raw = normalizeLegacy(raw, lenient)
+  if (raw && raw.access_token === undefined) {
+    // some legacy servers answer errors with 200
+    const errorBody = asErrorBody(raw)
+    if (errorBody) throw new ResponseBodyError(errorBody, response)
+  }
+  const data = parseOrThrow(tokenResponseSchema, raw ?? json, 'invalid token response')
+  const expiresAt = computeExpiresAt(data, raw ?? {}, lenient, options.jwtExpFallback ?? true, now)
+  return { ...data, expiresAt }
+}
+
+/**
+ * Processes a token introspection response (RFC 7662 §2.2).
+ *
+ * Available from `'gatepass/client'`.
+ *
+ * @param response The response to {@link introspectionRequest}.
+ * @returns The introspection result; check `active` before reading anything else.
+ * @throws `ResponseBodyError`, `WWWAuthenticateChallengeError`, `UnexpectedResponseError` or
+ *   `SchemaValidationError`, as {@link processTokenResponse}.
+ * @example
+ *
+ * ```ts
+ * import { processIntrospectionResponse } from 'gatepass/client'
+ *
+ * let response!: Response
+ * const result = await processIntrospectionResponse(response)
+ * if (!result.active) console.log('token is not active')
+ * ```
+ *
+ * @see [RFC 7662 §2.2](https://www.rfc-editor.org/rfc/rfc7662#section-2.2)
+ * @group Stateless
+ */
+export async function processIntrospectionResponse(response: Response): Promise<IntrospectionResponse> {
+  assertResponse(response)
+  if (!response.ok) throw await errorFromResponse(response)
+  return parseOrThrow(introspectionResponseSchema, await readJSON(response), 'invalid introspection response')
+}
+
+/**
+ * Processes a token revocation response (RFC 7009 §2.2). Any 2xx is success (the body is ignored);
+ * servers answer 200 even for unknown tokens.
+ *
+ * Available from `'gatepass/client'`.
+ *
+ * @param response The response to {@link revocationRequest}.
+ * @returns Nothing; the token is revoked. On `503` with `Retry-After`, retry later.
+ * @throws `ResponseBodyError` (e.g. `unsupported_token_type`), `WWWAuthenticateChallengeError` or
+ *   `UnexpectedResponseError`.
+ * @example
+ *
+ * ```ts
+ * import { processRevocationResponse } from 'gatepass/client'
+ *
+ * let response!: Response
+ * await processRevocationResponse(response)
+ * ```
+ *
+ * @see [RFC 7009 §2.2](https://www.rfc-editor.org/rfc/rfc7009#section-2.2)
+ * @group Stateless
+ */
+export async function processRevocationResponse(response: Response): Promise<void> {
+  assertResponse(response)
+  if (!response.ok) throw await errorFromResponse(response)
+  await response.body?.cancel().catch(() => undefined)
+}
+
+/** @internal Argument check shared with the token client. */
+export function assertLenient(value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean' && (typeof value !== 'object' || value === null)) {
+    throw invalidArgument('"lenient" must be a boolean or an object', 'ERR_INVALID_ARG_TYPE')
+  }
+}

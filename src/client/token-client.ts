@@ -1,0 +1,725 @@
+/**
+ * The stateful token client: obtains, caches and refreshes access tokens by itself.
+ *
+ * @module
+ */
+import { ResponseBodyError } from '../shared/errors.js'
+import { authorizationServerMetadataSchema } from '../shared/schemas.js'
+import { invalidArgument } from '../shared/lib/args.js'
+import { clientSecretBasic, none } from './client-auth.js'
+import type { Client, ClientAuth } from './client-auth.js'
+import { AbortedError, DiscoveryError, TokenExpiredError, TokenRequestError } from './errors.js'
+import { memoryCache } from './cache/memory.js'
+import { tokenCacheKey } from './cache/key.js'
+import type { TokenCache, TokenCacheEntry } from './cache/types.js'
+import { createCrossTab } from './cross-tab.js'
+import type { CrossTab } from './cross-tab.js'
+import { errorFromResponse, readJSON, retryAfterMs, statusOf, toIssues } from './lib/http.js'
+import { clientCredentialsGrantRequest, passwordGrantRequest, refreshTokenGrantRequest, resourceList, scopeString } from './requests.js'
+import type { AuthorizationServer, TokenRequestOptions } from './requests.js'
+import { assertLenient, processTokenResponse } from './responses.js'
+import type { LenientOptions, TokenEndpointResult } from './responses.js'
+import * as z from 'zod/mini'
+
+/**
+ * Option key of a custom `fetch` implementation (e.g. one that adds tracing, or a mock). The
+ * function receives a `Request` and must return a `Response`. Default: the global `fetch`, looked
+ * up on every request (so mocks installed later apply).
+ *
+ * @example Trace token requests
+ *
+ * ```ts
+ * import { createTokenClient, customFetch } from 'gatepass/client'
+ *
+ * const tokens = createTokenClient({
+ *   tokenEndpoint: 'https://id.example.com/auth/token',
+ *   clientId: 'billing',
+ *   clientSecret: 'secret',
+ *   grant: 'client_credentials',
+ *   [customFetch]: async (request) => {
+ *     console.time(request.url)
+ *     try {
+ *       return await fetch(request)
+ *     } finally {
+ *       console.timeEnd(request.url)
+ *     }
+ *   },
+ * })
+ * ```
+ *
+ * @group Token Client
+ */
+export const customFetch: unique symbol = Symbol('gatepass.customFetch')
+
+/**
+ * A `fetch`-compatible function.
+ *
+ * @group Token Client
+ */
+export type FetchLike = (input: Request) => Promise<Response>
+
+/**
+ * The resource owner password credentials grant (RFC 6749 §4.3).
+ *
+ * @group Token Client
+ */
+export interface PasswordGrant {
+  /** Grant type. */
+  type: 'password'
+  /** The user's name; part of the cache key (hashed). */
+  username: string
+  /** The user's password: held in memory only, never cached. */
+  password: string
+}
+
+/**
+ * How the token client obtains tokens when it has none to refresh.
+ *
+ * @group Token Client
+ */
+export type Grant = 'client_credentials' | PasswordGrant
+
+/**
+ * Retry policy for transient failures (network errors, 408, 429, 5xx except 501/505).
+ *
+ * @group Token Client
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt. Default `2`. */
+  limit?: number
+  /** First backoff delay in ms; doubles each retry (with jitter). Default `300`. */
+  baseDelay?: number
+  /** Cap of one backoff delay in ms. Default `10_000`. */
+  maxDelay?: number
+  /** A `Retry-After` longer than this (ms) fails at once instead of waiting. Default `60_000`. */
+  maxRetryAfter?: number
+}
+
+/**
+ * Options of {@link createTokenClient}.
+ *
+ * @group Token Client
+ */
+export interface TokenClientOptions {
+  /** The token endpoint URL. Give this or `issuer`. */
+  tokenEndpoint?: string | URL
+  /**
+   * The issuer URL; the token endpoint is discovered from
+   * `{issuer}/.well-known/oauth-authorization-server` (then the RFC 8414 form
+   * `{origin}/.well-known/oauth-authorization-server{path}` on a 404). Give this or `tokenEndpoint`.
+   */
+  issuer?: string | URL
+  /** The client id. */
+  clientId: string
+  /** How the client authenticates. Default: `clientSecretBasic(clientSecret)`, or `none()` without a secret. */
+  clientAuth?: ClientAuth
+  /** Shorthand for `clientAuth: clientSecretBasic(clientSecret)`. Never cached. */
+  clientSecret?: string
+  /** `'client_credentials'` or `{ type: 'password', username, password }`. */
+  grant: Grant
+  /** Requested scope (space-delimited string or list). */
+  scope?: string | readonly string[]
+  /** RFC 8707 resource indicator(s). */
+  resource?: string | readonly string[]
+  /** Where tokens are kept. Default: a new {@link memoryCache}. */
+  cache?: TokenCache
+  /**
+   * Refresh this many ms before expiry. Default `30_000`. Capped at half the token's lifetime, so
+   * short-lived tokens are not refreshed on every call.
+   */
+  refreshSkew?: number
+  /** Up to this many extra ms (random, per token) added to `refreshSkew`, so fleets do not refresh in step. Default `5_000`. */
+  jitter?: number
+  /**
+   * When a token is inside the refresh window but not expired, return it at once and refresh in the
+   * background. Default `false` (callers wait for the refresh; if it fails they still get the
+   * unexpired token).
+   */
+  backgroundRefresh?: boolean
+  /** Retry policy for transient failures. */
+  retry?: RetryOptions
+  /** Lenient parsing of token responses for legacy servers. Default: strict. */
+  lenient?: boolean | LenientOptions
+  /** Use the JWT `exp` when it is earlier than `expires_in` or when `expires_in` is absent. Default `true`. */
+  jwtExpFallback?: boolean
+  /**
+   * Coordinate tabs of one origin: Web Locks (one tab refreshes at a time) and BroadcastChannel
+   * (the others adopt its token). Each half is used only where it exists. Default `true`.
+   */
+  crossTab?: boolean
+  /** Clock in epoch ms. Default `Date.now`. */
+  now?: () => number
+  /** Custom `fetch`; see {@link customFetch}. */
+  [customFetch]?: FetchLike
+}
+
+/**
+ * A token as {@link TokenClient.getToken} returns it: the token response members in wire spelling
+ * (without `refresh_token`, which the client keeps to itself) and `expiresAt`. Frozen.
+ *
+ * @group Token Client
+ */
+export interface TokenResult {
+  /** The access token; send it as `Authorization: Bearer …`. */
+  readonly access_token: string
+  /** The token type, usually `Bearer`. */
+  readonly token_type: string
+  /** When it expires (epoch ms), or `null` when it does not. */
+  readonly expiresAt: number | null
+  /** Lifetime as the server sent it. */
+  readonly expires_in?: number
+  /** Granted scope, when the server sent it. */
+  readonly scope?: string
+  /** Extra members of the token response. */
+  readonly [parameter: string]: unknown
+}
+
+/**
+ * Why the client went to the token endpoint.
+ *
+ * - `missing`: no cached token; `expired`: the cached token expired; `expiring`: proactive refresh
+ *   inside the skew window; `invalidated`: {@link TokenClient.invalidate}; `broadcast`: another tab
+ *   published the token (no request was made).
+ *
+ * @group Token Client
+ */
+export type TokenReason = 'missing' | 'expired' | 'expiring' | 'invalidated' | 'broadcast'
+
+/**
+ * Payloads of the token client events.
+ *
+ * @group Token Client
+ */
+export interface TokenClientEvents {
+  /** A new token was obtained (or adopted from another tab). */
+  token: { token: TokenResult; grant: 'client_credentials' | 'password' | 'refresh_token' | null; reason: TokenReason }
+  /** A new token replaced a cached one. Fires after `token`. */
+  refresh: { token: TokenResult; grant: 'client_credentials' | 'password' | 'refresh_token'; reason: TokenReason }
+  /**
+   * Something failed. `recovered: true` when the client carried on (a rejected refresh token
+   * followed by a full exchange, a cache failure, a failed background refresh while the old token
+   * is still valid).
+   */
+  error: { error: unknown; reason: TokenReason | 'cache'; recovered: boolean }
+}
+
+/**
+ * Options of {@link TokenClient.getToken} and {@link TokenClient.invalidate}.
+ *
+ * @group Token Client
+ */
+export interface GetTokenOptions {
+  /** Aborts this call only (`AbortedError`); a token request shared with other callers goes on. */
+  signal?: AbortSignal | null | undefined
+}
+
+/**
+ * The token client returned by {@link createTokenClient}.
+ *
+ * @group Token Client
+ */
+export interface TokenClient {
+  /**
+   * Returns a valid token from the cache, or obtains one. Concurrent callers share one request.
+   * Never returns a token it knows is expired.
+   */
+  getToken(options?: GetTokenOptions): Promise<TokenResult>
+  /**
+   * Declares a token rejected (e.g. a 401 `invalid_token` from an API) and returns a replacement.
+   * Refreshes only when `token` is still the current one; otherwise returns the current token
+   * without a request. Without `token`, always refreshes.
+   */
+  invalidate(token?: string, options?: GetTokenOptions): Promise<TokenResult>
+  /** Forgets the cached token (e.g. on logout). Makes no request. */
+  clear(): Promise<void>
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<E extends keyof TokenClientEvents>(event: E, listener: (payload: TokenClientEvents[E]) => void): () => void
+  /** `true` while a token request is in flight. */
+  readonly reloading: boolean
+  /** Stops cross-tab listening and drops the listeners. The client still works, uncoordinated. */
+  close(): void
+}
+
+const CURRENT: unique symbol = Symbol('current')
+
+function nonNegative(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number') throw invalidArgument(`"${name}" must be a number`, 'ERR_INVALID_ARG_TYPE')
+  if (!Number.isFinite(value) || value < 0) throw invalidArgument(`"${name}" must be a non-negative finite number`)
+  return value
+}
+
+function urlString(value: unknown, name: string): string {
+  if (typeof value !== 'string' && !(value instanceof URL)) throw invalidArgument(`"${name}" must be a string or a URL`, 'ERR_INVALID_ARG_TYPE')
+  try {
+    return new URL(value).href
+  } catch {
+    throw invalidArgument(`"${name}" must be an absolute URL`)
+  }
+}
+
+function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function abortedError(signal: AbortSignal): AbortedError {
+  return new AbortedError('the operation was aborted', { cause: signal.reason })
+}
+
+function withAbort<T>(promise: Promise<T>, signal: AbortSignal | null | undefined): Promise<T> {
+  if (!signal) return promise
+  if (signal.aborted) return Promise.reject(abortedError(signal))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortedError(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
+/** Reports an exception thrown by an event listener without breaking the client. */
+function reportListenerError(error: unknown): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError
+  if (typeof report === 'function') report(error)
+}
+
+/** Validates all options up front, throwing `TypeError` with an `ERR_INVALID_ARG_*` code. */
+function checkOptions(options: TokenClientOptions) {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('"options" must be an object', 'ERR_INVALID_ARG_TYPE')
+  const hasEndpoint = options.tokenEndpoint !== undefined
+  const hasIssuer = options.issuer !== undefined
+  if (hasEndpoint === hasIssuer) throw invalidArgument('exactly one of "tokenEndpoint" and "issuer" must be given')
+  const tokenEndpoint = hasEndpoint ? urlString(options.tokenEndpoint, 'tokenEndpoint') : undefined
+  const issuer = hasIssuer ? (typeof options.issuer === 'string' ? options.issuer : urlString(options.issuer, 'issuer')) : undefined
+  if (issuer !== undefined) urlString(issuer, 'issuer')
+  if (typeof options.clientId !== 'string') throw invalidArgument('"clientId" must be a string', 'ERR_INVALID_ARG_TYPE')
+  if (options.clientId.length === 0) throw invalidArgument('"clientId" must be a non-empty string')
+  if (options.clientAuth !== undefined && options.clientSecret !== undefined) {
+    throw invalidArgument('"clientAuth" and "clientSecret" cannot both be given')
+  }
+  if (options.clientAuth !== undefined && typeof options.clientAuth !== 'function') {
+    throw invalidArgument('"clientAuth" must be a function', 'ERR_INVALID_ARG_TYPE')
+  }
+  const clientAuth = options.clientAuth ?? (options.clientSecret !== undefined ? clientSecretBasic(options.clientSecret) : none())
+  const grant = options.grant
+  if (grant !== 'client_credentials') {
+    if (typeof grant !== 'object' || grant === null || grant.type !== 'password') {
+      throw invalidArgument('"grant" must be "client_credentials" or { type: "password", username, password }')
+    }
+    if (typeof grant.username !== 'string' || grant.username.length === 0) throw invalidArgument('"grant.username" must be a non-empty string')
+    if (typeof grant.password !== 'string') throw invalidArgument('"grant.password" must be a string', 'ERR_INVALID_ARG_TYPE')
+  }
+  if (options.cache !== undefined) {
+    const c = options.cache as Partial<TokenCache> | null
+    if (typeof c !== 'object' || c === null || typeof c.get !== 'function' || typeof c.set !== 'function' || typeof c.delete !== 'function') {
+      throw invalidArgument('"cache" must implement get, set and delete', 'ERR_INVALID_ARG_TYPE')
+    }
+  }
+  const retry = options.retry ?? {}
+  if (typeof retry !== 'object' || retry === null) throw invalidArgument('"retry" must be an object', 'ERR_INVALID_ARG_TYPE')
+  const limit = nonNegative(retry.limit, 'retry.limit', 2)
+  if (!Number.isInteger(limit)) throw invalidArgument('"retry.limit" must be an integer')
+  assertLenient(options.lenient)
+  const fetchImpl = options[customFetch]
+  if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw invalidArgument('"[customFetch]" must be a function', 'ERR_INVALID_ARG_TYPE')
+  if (options.now !== undefined && typeof options.now !== 'function') throw invalidArgument('"now" must be a function', 'ERR_INVALID_ARG_TYPE')
+  const scope = scopeString(options.scope)
+  const resource = resourceList(options.resource)
+  for (const r of resource) urlString(r, 'resource')
+  return {
+    tokenEndpoint,
+    issuer,
+    clientAuth,
+    grant,
+    scope,
+    resource,
+    cache: options.cache ?? memoryCache(),
+    refreshSkew: nonNegative(options.refreshSkew, 'refreshSkew', 30_000),
+    jitter: nonNegative(options.jitter, 'jitter', 5_000),
+    backgroundRefresh: options.backgroundRefresh === true,
+    retry: {
+      limit,
+      baseDelay: nonNegative(retry.baseDelay, 'retry.baseDelay', 300),
+      maxDelay: nonNegative(retry.maxDelay, 'retry.maxDelay', 10_000),
+      maxRetryAfter: nonNegative(retry.maxRetryAfter, 'retry.maxRetryAfter', 60_000),
+    },
+    lenient: options.lenient,
+    jwtExpFallback: options.jwtExpFallback ?? true,
+    crossTab: options.crossTab ?? true,
+    now: options.now ?? (() => Date.now()),
+    fetch: fetchImpl ?? ((request: Request) => globalThis.fetch(request)),
+  }
+}
+
+/**
+ * Creates a token client: it obtains tokens with the client credentials or password grant, caches
+ * them, refreshes them before they expire (with the refresh token first, and a full exchange when
+ * the refresh token is rejected), retries transient failures with capped exponential backoff, and
+ * shares one request between concurrent callers (and, in browsers, between tabs).
+ *
+ * Options are checked at once: a bad option throws a `TypeError` with an `ERR_INVALID_ARG_*` code.
+ *
+ * Available from `'gatepass/client'`.
+ *
+ * @param options Endpoint, client, grant, cache and refresh policy.
+ * @returns The client; call `getToken()` wherever you need a token, or pass it to
+ *   {@link createAPIClient}.
+ * @throws `TypeError` (`ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE`) for invalid options.
+ * @example Machine-to-machine client
+ *
+ * ```ts
+ * import { createTokenClient } from 'gatepass/client'
+ *
+ * let secret!: string
+ * const tokens = createTokenClient({
+ *   tokenEndpoint: 'https://id.example.com/auth/token',
+ *   clientId: 'billing',
+ *   clientSecret: secret,
+ *   grant: 'client_credentials',
+ *   scope: 'invoices:read',
+ * })
+ * const { access_token } = await tokens.getToken()
+ * ```
+ *
+ * @example Discover the endpoint and watch refreshes
+ *
+ * ```ts
+ * import { createTokenClient } from 'gatepass/client'
+ *
+ * let secret!: string
+ * const tokens = createTokenClient({ issuer: 'https://id.example.com/auth', clientId: 'billing', clientSecret: secret, grant: 'client_credentials' })
+ * const off = tokens.on('refresh', ({ grant, reason }) => console.log('refreshed', grant, reason))
+ * off()
+ * ```
+ *
+ * @see [RFC 6749 §4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4), [RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)
+ * @group Token Client
+ */
+export function createTokenClient(options: TokenClientOptions): TokenClient {
+  const config = checkOptions(options)
+  const { cache, clientAuth, grant, retry } = config
+  const client: Client = { client_id: options.clientId }
+  const grantOptions: TokenRequestOptions = {}
+  if (config.scope !== undefined) grantOptions.scope = config.scope
+  if (config.resource.length > 0) grantOptions.resource = config.resource
+  const processOptions = { lenient: config.lenient, jwtExpFallback: config.jwtExpFallback, now: config.now }
+
+  const listeners: { [E in keyof TokenClientEvents]: Set<(payload: TokenClientEvents[E]) => void> } = {
+    token: new Set(),
+    refresh: new Set(),
+    error: new Set(),
+  }
+  function emit<E extends keyof TokenClientEvents>(event: E, payload: TokenClientEvents[E]): void {
+    for (const listener of listeners[event]) {
+      try {
+        listener(payload)
+      } catch (error) {
+        reportListenerError(error)
+      }
+    }
+  }
+
+  // ---- cache key and cache access ----
+  let key: string | undefined
+  let keyPromise: Promise<string> | undefined
+  let crossTab: CrossTab | undefined
+  let closed = false
+
+  async function getKey(): Promise<string> {
+    keyPromise ??= tokenCacheKey({
+      endpoint: config.tokenEndpoint ?? `issuer:${config.issuer}`,
+      clientId: options.clientId,
+      subject: grant === 'client_credentials' ? null : grant.username,
+      scope: config.scope,
+      resource: config.resource,
+    })
+    key = await keyPromise
+    if (config.crossTab && !crossTab && !closed) crossTab = createCrossTab(key, adopt)
+    return key
+  }
+
+  /** The last entry this client read or wrote: used when the cache fails. */
+  let last: TokenCacheEntry | undefined
+
+  async function readCache(k: string): Promise<TokenCacheEntry | undefined> {
+    try {
+      const entry = await cache.get(k)
+      last = entry
+      return entry
+    } catch (error) {
+      emit('error', { error, reason: 'cache', recovered: true })
+      return last
+    }
+  }
+
+  async function writeCache(k: string, entry: TokenCacheEntry): Promise<void> {
+    last = entry
+    try {
+      await cache.set(k, entry)
+    } catch (error) {
+      emit('error', { error, reason: 'cache', recovered: true })
+    }
+  }
+
+  async function adopt(entry: TokenCacheEntry): Promise<void> {
+    const k = key
+    if (k === undefined) return
+    const current = await readCache(k)
+    if (current && current.uat >= entry.uat) return
+    if (entry.expiresAt !== null && entry.expiresAt <= config.now()) return
+    await writeCache(k, entry)
+    emit('token', { token: toResult(entry), grant: null, reason: 'broadcast' })
+  }
+
+  // ---- expiry policy ----
+  const results = new WeakMap<TokenCacheEntry, TokenResult>()
+  function toResult(entry: TokenCacheEntry): TokenResult {
+    let result = results.get(entry)
+    if (!result) {
+      const { refresh_token: _refresh, uat: _uat, ...rest } = entry
+      result = Object.freeze(rest) as TokenResult
+      results.set(entry, result)
+    }
+    return result
+  }
+
+  let jitterFor: { token: string; offset: number } | undefined
+  function state(entry: TokenCacheEntry, now: number): 'fresh' | 'stale' | 'expired' {
+    if (entry.expiresAt === null) return 'fresh'
+    if (now >= entry.expiresAt) return 'expired'
+    if (jitterFor?.token !== entry.access_token) jitterFor = { token: entry.access_token, offset: Math.random() * config.jitter }
+    const lifetime = entry.expiresAt - entry.uat
+    const refreshAt = Math.max(entry.expiresAt - config.refreshSkew - jitterFor.offset, entry.uat + lifetime / 2)
+    return now < refreshAt ? 'fresh' : 'stale'
+  }
+
+  // ---- discovery ----
+  let metadata: Promise<AuthorizationServer> | undefined
+  function authorizationServer(): Promise<AuthorizationServer> {
+    if (config.tokenEndpoint !== undefined) return Promise.resolve({ token_endpoint: config.tokenEndpoint })
+    metadata ??= discover(config.issuer!).catch((error: unknown) => {
+      metadata = undefined
+      throw error
+    })
+    return metadata
+  }
+
+  async function discover(issuer: string): Promise<AuthorizationServer> {
+    const url = new URL(issuer)
+    const appended = `${issuer.replace(/\/+$/, '')}/.well-known/oauth-authorization-server`
+    let response = await send(() => new Request(appended, { headers: { accept: 'application/json' } }), (r) => r)
+    if (response.status === 404 && url.pathname !== '/') {
+      await response.body?.cancel().catch(() => undefined)
+      const inserted = `${url.origin}/.well-known/oauth-authorization-server${url.pathname.replace(/\/+$/, '')}`
+      response = await send(() => new Request(inserted, { headers: { accept: 'application/json' } }), (r) => r)
+    }
+    if (!response.ok) throw new DiscoveryError(`metadata request failed with status ${response.status}`, { cause: await errorFromResponse(response) })
+    const body = await readJSON(response).catch((cause: unknown) => {
+      throw new DiscoveryError('metadata is not JSON', { cause })
+    })
+    const parsed = z.safeParse(authorizationServerMetadataSchema, body)
+    if (!parsed.success) throw new DiscoveryError('invalid authorization server metadata', { cause: toIssues(parsed.error) })
+    const trim = (s: string) => s.replace(/\/+$/, '')
+    if (trim(parsed.data.issuer) !== trim(issuer)) throw new DiscoveryError('metadata "issuer" does not match the configured issuer')
+    if (!parsed.data.token_endpoint) throw new DiscoveryError('metadata has no "token_endpoint"')
+    return parsed.data
+  }
+
+  // ---- HTTP with retries ----
+  function backoff(attempt: number): number {
+    const d = Math.min(retry.maxDelay, retry.baseDelay * 2 ** attempt)
+    return d / 2 + Math.random() * (d / 2)
+  }
+
+  /**
+   * Sends a request built by `build` and processes the response with `process`, retrying network
+   * errors and transient statuses (honouring `Retry-After`).
+   */
+  async function send<T>(build: () => Request | Promise<Request>, process: (response: Response) => T | Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const request = await build()
+      let response: Response
+      try {
+        response = await config.fetch(request)
+      } catch (cause) {
+        if (attempt < retry.limit) {
+          await sleep(backoff(attempt))
+          continue
+        }
+        throw new TokenRequestError('request to the authorization server failed', { cause })
+      }
+      if (isTransientStatus(response.status) && attempt < retry.limit) {
+        const wait = retryAfterMs(response, config.now())
+        if (wait === undefined || wait <= retry.maxRetryAfter) {
+          await response.body?.cancel().catch(() => undefined)
+          await sleep(wait ?? backoff(attempt))
+          continue
+        }
+      }
+      return process(response)
+    }
+  }
+
+  async function requestToken(build: (as: AuthorizationServer) => Promise<Request>): Promise<TokenEndpointResult> {
+    const as = await authorizationServer()
+    return send(
+      () => build(as),
+      (response) => processTokenResponse(response, processOptions),
+    )
+  }
+
+  function isRejectedRefresh(error: unknown): boolean {
+    const status = statusOf(error)
+    return error instanceof ResponseBodyError && status !== undefined && status >= 400 && status < 500 && status !== 429
+  }
+
+  // ---- flights ----
+  let flight: Promise<TokenCacheEntry> | undefined
+  /** After a failed proactive refresh, hand out the still-valid token without retrying until then. */
+  let cooldownUntil = 0
+
+  function startFlight(k: string, reason: TokenReason, rejected?: string | typeof CURRENT): Promise<TokenCacheEntry> {
+    if (flight) return flight
+    const promise = runFlight(k, reason, rejected).finally(() => {
+      if (flight === promise) flight = undefined
+    })
+    flight = promise
+    return promise
+  }
+
+  async function runFlight(k: string, reason: TokenReason, rejected?: string | typeof CURRENT): Promise<TokenCacheEntry> {
+    const body = async (): Promise<TokenCacheEntry> => {
+      const entry = await readCache(k)
+      const rejectedToken = rejected === CURRENT ? entry?.access_token : rejected
+      // another caller, tab or process may have refreshed in the meantime
+      if (entry && entry.access_token !== rejectedToken && state(entry, config.now()) === 'fresh') return entry
+
+      let result: TokenEndpointResult | undefined
+      let used: 'client_credentials' | 'password' | 'refresh_token' = grant === 'client_credentials' ? 'client_credentials' : 'password'
+      const refreshToken = entry?.refresh_token
+      if (typeof refreshToken === 'string' && refreshToken.length > 0) {
+        try {
+          result = await requestToken((as) => refreshTokenGrantRequest(as, client, clientAuth, refreshToken, grantOptions))
+          used = 'refresh_token'
+          if (result.refresh_token === undefined) result = { ...result, refresh_token: refreshToken }
+        } catch (error) {
+          if (!isRejectedRefresh(error)) throw error
+          emit('error', { error, reason, recovered: true })
+        }
+      }
+      if (!result) {
+        result = await requestToken((as) =>
+          grant === 'client_credentials'
+            ? clientCredentialsGrantRequest(as, client, clientAuth, grantOptions)
+            : passwordGrantRequest(as, client, clientAuth, grant.username, grant.password, grantOptions),
+        )
+      }
+      const now = config.now()
+      if (result.expiresAt !== null && result.expiresAt <= now) {
+        throw new TokenExpiredError('the authorization server issued a token that is already expired')
+      }
+      const fresh: TokenCacheEntry = { ...result, uat: now }
+      await writeCache(k, fresh)
+      crossTab?.publish(fresh)
+      const token = toResult(fresh)
+      emit('token', { token, grant: used, reason })
+      if (entry) emit('refresh', { token, grant: used, reason })
+      return fresh
+    }
+    try {
+      return await (crossTab ? crossTab.run(body) : body())
+    } catch (error) {
+      if (reason === 'expiring') cooldownUntil = config.now() + retry.maxDelay
+      // a failed proactive refresh leaves the still-valid token in use
+      emit('error', { error, reason, recovered: reason === 'expiring' })
+      throw error
+    }
+  }
+
+  async function getToken(getOptions: GetTokenOptions = {}): Promise<TokenResult> {
+    const signal = getOptions.signal
+    if (signal?.aborted) throw abortedError(signal)
+    const k = key ?? (await getKey())
+    const entry = await readCache(k)
+    let reason: TokenReason = 'missing'
+    if (entry) {
+      const now = config.now()
+      const s = state(entry, now)
+      if (s === 'fresh') return toResult(entry)
+      if (s === 'stale' && (config.backgroundRefresh || now < cooldownUntil)) {
+        if (now < cooldownUntil) return toResult(entry)
+        startFlight(k, 'expiring').catch(() => undefined)
+        return toResult(entry)
+      }
+      reason = s === 'stale' ? 'expiring' : 'expired'
+    }
+    try {
+      return toResult(await withAbort(startFlight(k, reason), signal))
+    } catch (error) {
+      // a failed proactive refresh: the old token is still valid, so hand it out
+      if (!(error instanceof AbortedError) && entry && state(entry, config.now()) !== 'expired') return toResult(entry)
+      throw error
+    }
+  }
+
+  async function invalidateToken(k: string, token: string | undefined): Promise<TokenCacheEntry> {
+    // join a refresh already in flight; it settles the question unless it returned the rejected token
+    for (let i = 0; i < 2 && flight; i++) {
+      const entry = await flight.catch(() => undefined)
+      if (entry && token !== undefined && entry.access_token !== token) return entry
+    }
+    return startFlight(k, 'invalidated', token ?? CURRENT)
+  }
+
+  return {
+    getToken,
+    async invalidate(token?: string, invalidateOptions: GetTokenOptions = {}) {
+      if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
+        throw invalidArgument('"token" must be a non-empty string')
+      }
+      const signal = invalidateOptions.signal
+      if (signal?.aborted) throw abortedError(signal)
+      const k = key ?? (await getKey())
+      return toResult(await withAbort(invalidateToken(k, token), signal))
+    },
+    async clear() {
+      const k = key ?? (await getKey())
+      last = undefined
+      try {
+        await cache.delete(k)
+      } catch (error) {
+        emit('error', { error, reason: 'cache', recovered: true })
+      }
+    },
+    on(event, listener) {
+      const set = listeners[event] as Set<typeof listener> | undefined
+      if (!set) throw invalidArgument('"event" must be one of "token", "refresh", "error"')
+      if (typeof listener !== 'function') throw invalidArgument('"listener" must be a function', 'ERR_INVALID_ARG_TYPE')
+      set.add(listener)
+      return () => {
+        set.delete(listener)
+      }
+    },
+    get reloading() {
+      return flight !== undefined
+    },
+    close() {
+      closed = true
+      crossTab?.close()
+      crossTab = undefined
+      for (const set of Object.values(listeners)) set.clear()
+    },
+  }
+}
