@@ -1,0 +1,43 @@
+/**
+ * Interfaces of the optional second-level cache and the revocation fan-out shared by several
+ * gateway instances (implemented on Redis by `gatepass/server/redis`).
+ *
+ * @module
+ */
+
+/**
+ * A key-value cache shared by every instance. Values are JSON text; entries expire after `ttl`.
+ * Implementations must never throw: on an outage they answer `null` / do nothing.
+ *
+ * @group Caches
+ */
+export interface SharedCache {
+  /** The value, or `null` when absent, expired or unreachable. */
+  get(key: string): Promise<string | null>
+  /** Stores a value for `ttl` milliseconds. */
+  set(key: string, value: string, ttl: number): Promise<void>
+  /** Deletes a value. */
+  delete(key: string): Promise<void>
+}
+
+/**
+ * What a revocation invalidates: one opaque token (by digest) and/or a whole refresh family.
+ *
+ * @group Caches
+ */
+export interface RevocationEvent {
+  digest?: string
+  familyId?: string
+}
+
+/**
+ * Publishes revocations to every instance so each drops the entries from its in-process cache.
+ *
+ * @group Caches
+ */
+export interface RevocationBus {
+  /** Tells every instance (this one included) about a revocation. Never throws. */
+  publish(event: RevocationEvent): Promise<void>
+  /** Listens to revocations from any instance; returns the unsubscribe function. */
+  subscribe(listener: (event: RevocationEvent) => void): () => void
+}
