@@ -16,6 +16,16 @@ const POSITIONS = ['first', 'second', 'third', 'fourth', 'fifth', 'last'] as con
  * Which entry of the forwarded list to use in position mode (`first` = left-most = the original
  * client as claimed by the first proxy; `last` = right-most = the hop nearest to us).
  *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Behind exactly one load balancer that appends to the header
+ *
+ * ```ts
+ * import type { ClientIPPosition } from 'gatepass/server'
+ *
+ * const position: ClientIPPosition = 'last'
+ * ```
+ *
  * @group Client IP
  */
 export type ClientIPPosition = (typeof POSITIONS)[number]
@@ -68,7 +78,18 @@ export const clientIPSettingsSchema = z
   })
 
 /**
- * Client-IP settings as written in configuration (defaults not yet applied).
+ * Client-IP settings as written in configuration (defaults not yet applied); see
+ * {@link clientIPSettingsSchema} for every field.
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Read `X-Real-IP` set by a trusted nginx
+ *
+ * ```ts
+ * import type { ClientIPSettings } from 'gatepass/server'
+ *
+ * const settings: ClientIPSettings = { header: 'x-real-ip', trustedProxies: ['127.0.0.1', '::1'] }
+ * ```
  *
  * @group Client IP
  */
@@ -76,6 +97,18 @@ export type ClientIPSettings = z.input<typeof clientIPSettingsSchema>
 
 /**
  * The outcome of client-IP resolution, for callers that also forward the chain upstream.
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Resolve once, use twice
+ *
+ * ```ts
+ * import { createClientIPResolver, type ClientIPResolution } from 'gatepass/server'
+ *
+ * let request!: Request
+ * const resolver = createClientIPResolver({ trustedProxies: ['10.0.0.0/8'] })
+ * const { clientIP, trustedChain }: ClientIPResolution = resolver.resolve(request, '10.0.0.2')
+ * ```
  *
  * @group Client IP
  */
@@ -92,7 +125,22 @@ export interface ClientIPResolution {
 
 /**
  * Resolves the client address of a request; also carries {@link ClientIPResolver.resolve} for the
- * chain.
+ * chain. Created by {@link createClientIPResolver}.
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Check a credential's IP allow-list
+ *
+ * ```ts
+ * import { createClientIPResolver, createIPMatcher } from 'gatepass/server'
+ *
+ * let request!: Request
+ * let peerAddress!: string | undefined
+ * const resolveClientIP = createClientIPResolver({ trustedProxies: ['10.0.0.0/8'] })
+ * const allowed = createIPMatcher(['192.0.2.0/24'])
+ * const clientIP = resolveClientIP(request, peerAddress)
+ * const ok = clientIP !== undefined && allowed(clientIP)
+ * ```
  *
  * @group Client IP
  */

@@ -184,7 +184,18 @@ export const corsSettingsSchema = z
   })
 
 /**
- * CORS settings as written in configuration (defaults not yet applied).
+ * CORS settings as written in configuration (defaults not yet applied); see
+ * {@link corsSettingsSchema} for every field.
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Public, credential-less API
+ *
+ * ```ts
+ * import type { CORSSettings } from 'gatepass/server'
+ *
+ * const settings: CORSSettings = { allowOrigins: ['*'], allowMethods: ['GET'], maxAge: 600 }
+ * ```
  *
  * @group CORS
  */
@@ -192,6 +203,18 @@ export type CORSSettings = z.input<typeof corsSettingsSchema>
 
 /**
  * The CORS handler returned by {@link createCORS}.
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Check an origin outside a request (e.g. for a WebSocket upgrade)
+ *
+ * ```ts
+ * import { createCORS, type CORSHandler } from 'gatepass/server'
+ *
+ * const cors: CORSHandler = createCORS({ allowOrigins: ['https://*.example.com'] })
+ * cors.isAllowedOrigin('https://app.example.com') // true
+ * cors.isAllowedOrigin('https://example.com') // false
+ * ```
  *
  * @group CORS
  */

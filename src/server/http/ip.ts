@@ -10,7 +10,18 @@
 import { invalidArgument } from '../../shared/lib/args.js'
 
 /**
- * A parsed IP address.
+ * A parsed IP address, as returned by {@link parseIP}.
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Branch on the family
+ *
+ * ```ts
+ * import { parseIP } from 'gatepass/server'
+ *
+ * const ip = parseIP('2001:db8::1')
+ * if (ip?.version === 6) console.log(ip.address, ip.bytes.length) // '2001:db8::1' 16
+ * ```
  *
  * @group Client IP
  */
@@ -24,7 +35,17 @@ export interface ParsedIP {
 }
 
 /**
- * A parsed CIDR block (a bare address is a block of one).
+ * A parsed CIDR block (a bare address is a block of one), as returned by {@link parseCIDR}.
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Read the prefix length
+ *
+ * ```ts
+ * import { parseCIDR } from 'gatepass/server'
+ *
+ * parseCIDR('2001:db8::/32')?.prefix // 32
+ * ```
  *
  * @group Client IP
  */
@@ -38,7 +59,18 @@ export interface ParsedCIDR {
 }
 
 /**
- * A predicate telling whether an address belongs to a precompiled allow-list.
+ * A predicate telling whether an address belongs to a precompiled allow-list; see {@link createIPMatcher}.
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Keep a matcher per credential
+ *
+ * ```ts
+ * import { createIPMatcher, type IPMatcher } from 'gatepass/server'
+ *
+ * const allowLists = new Map<string, IPMatcher>([['client-a', createIPMatcher(['192.0.2.0/24'])]])
+ * allowLists.get('client-a')?.('192.0.2.10') // true
+ * ```
  *
  * @group Client IP
  */

@@ -14,14 +14,37 @@ import type { CORSSettings } from './cors.js'
  * - `'acl'`: a token endpoint managed through credentials (`/credential/*`);
  * - `'api'`: guarded or proxied API traffic.
  *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Pick the mode from the path
+ *
+ * ```ts
+ * import type { EdgeSettingsMode } from 'gatepass/server'
+ *
+ * let pathname!: string
+ * const mode: EdgeSettingsMode = pathname.startsWith('/credential/') ? 'acl' : pathname.startsWith('/auth/') ? 'policy' : 'api'
+ * ```
+ *
  * @group CORS
+ * @group Client IP
  */
 export type EdgeSettingsMode = 'policy' | 'acl' | 'api'
 
 /**
  * The CORS and client-IP settings of one level (proxy, group or environment); either may be absent.
  *
+ * Available from `'gatepass/server'`.
+ *
+ * @example An environment's token-endpoint settings
+ *
+ * ```ts
+ * import type { EdgeSettings } from 'gatepass/server'
+ *
+ * const environment: EdgeSettings = { cors: { allowOrigins: ['https://portal.example.com'] }, clientIP: { position: 'last' } }
+ * ```
+ *
  * @group CORS
+ * @group Client IP
  */
 export interface EdgeSettings<C = CORSSettings, I = ClientIPSettings> {
   /** CORS settings of this level. */
@@ -33,7 +56,23 @@ export interface EdgeSettings<C = CORSSettings, I = ClientIPSettings> {
 /**
  * Input of {@link resolveEdgeSettings}.
  *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Policy-mode token request for a proxy in a group
+ *
+ * ```ts
+ * import type { ResolveEdgeSettingsOptions } from 'gatepass/server'
+ *
+ * const options: ResolveEdgeSettingsOptions = {
+ *   mode: 'policy',
+ *   proxy: {},
+ *   group: { cors: { allowOrigins: ['https://app.example.com'] } },
+ *   environment: {},
+ * }
+ * ```
+ *
  * @group CORS
+ * @group Client IP
  */
 export interface ResolveEdgeSettingsOptions<C = CORSSettings, I = ClientIPSettings> {
   /** Where the request is handled. */
@@ -49,7 +88,20 @@ export interface ResolveEdgeSettingsOptions<C = CORSSettings, I = ClientIPSettin
 /**
  * The settings that apply; `undefined` means none is configured at any consulted level.
  *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Build the handlers
+ *
+ * ```ts
+ * import { createClientIPResolver, createCORS, type ResolvedEdgeSettings } from 'gatepass/server'
+ *
+ * let resolved!: ResolvedEdgeSettings
+ * const cors = resolved.cors && createCORS(resolved.cors)
+ * const resolveClientIP = createClientIPResolver(resolved.clientIP)
+ * ```
+ *
  * @group CORS
+ * @group Client IP
  */
 export interface ResolvedEdgeSettings<C = CORSSettings, I = ClientIPSettings> {
   /** CORS settings to apply, if any. */
