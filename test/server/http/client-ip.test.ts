@@ -236,3 +236,32 @@ describe('appendForwardedFor', () => {
     expect(appendForwardedFor(req.headers, LB, trustedChain).get('x-forwarded-for')).toBe('203.0.113.50, 10.0.0.5')
   })
 })
+
+describe('robustness', () => {
+  // Deterministic pseudo-random header values built from the characters that matter to the parsers.
+  const ALPHABET = ['1', '9', '0', '.', ':', '[', ']', '"', '\\', ',', ';', '=', ' ', 'f', 'for', '_x', 'unknown', '%', 'ffff', '::', '10.0.0.1', '2001:db8::1']
+  let seed = 7
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648)
+  const values = Array.from({ length: 500 }, () => Array.from({ length: 1 + (next() % 24) }, () => ALPHABET[next() % ALPHABET.length]).join(''))
+  const resolvers = [
+    createClientIPResolver({}),
+    createClientIPResolver({ position: 'last' }),
+    createClientIPResolver({ header: 'forwarded' }),
+    createClientIPResolver({ header: 'forwarded', trustedProxies: ['10.0.0.0/8', '2001:db8::/32'] }),
+    createClientIPResolver({ trustedProxies: ['10.0.0.0/8', '2001:db8::/32'] }),
+  ]
+
+  it('never throws, and returns the peer, undefined or a canonical address', () => {
+    for (const value of values) {
+      for (const resolve of resolvers) {
+        const req = request([
+          ['x-forwarded-for', value],
+          ['forwarded', value],
+        ])
+        const result = resolve(req, LB)
+        if (result !== undefined && result !== LB) expect(result).toMatch(/^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)$/)
+        expect(() => resolve.resolve(req, value)).not.toThrow()
+      }
+    }
+  })
+})

@@ -340,3 +340,21 @@ describe('settings', () => {
     }
   })
 })
+
+describe('robustness', () => {
+  const ALPHABET = ['https', 'http', '://', '*', '.', 'example', 'com', ':', '443', '8443', '/', '@', '[', ']', '::1', 'null', ' ', '%', 'xn--', '-']
+  let seed = 11
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648)
+  const values = Array.from({ length: 1000 }, () => Array.from({ length: 1 + (next() % 10) }, () => ALPHABET[next() % ALPHABET.length]).join(''))
+
+  it('isAllowedOrigin never throws and only allows what the settings list', () => {
+    for (const value of values) {
+      const allowed = withCredentials.isAllowedOrigin(value)
+      if (allowed) expect(value).toMatch(/^(?:https:\/\/(?:app|[a-z0-9_.-]+)\.example\.com|https:\/\/[a-z0-9_.-]+\.example\.net:8443|http:\/\/localhost:5173|https:\/\/upper\.example\.org)$/)
+    }
+  })
+
+  it('schema validation never throws on arbitrary origin entries', () => {
+    for (const value of values) expect(() => corsSettingsSchema.safeParse({ allowOrigins: [value] })).not.toThrow()
+  })
+})
