@@ -1,0 +1,131 @@
+/**
+ * Internal helpers shared by the remote verifiers: option checks, Bearer extraction, the mapping
+ * of errors to RFC 6750 responses, principal building. Not exported from `'gatepass/server'`.
+ *
+ * @module
+ */
+import { invalidArgument } from '../../shared/lib/args.js'
+import type { AccessTokenClaims, ClaimsSchema } from '../../shared/schemas.js'
+import { bearerChallenge } from '../lib/bearer-challenge.js'
+import { json } from '../lib/responses.js'
+import type { GuardResult, Principal } from '../principal.js'
+import { InsufficientScopeError, InvalidTokenError, VerifierUnavailableError } from './errors.js'
+
+/** A Fetch implementation (the global `fetch` by default). */
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+export function nonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw invalidArgument(`"${name}" must be a non-empty string`, 'ERR_INVALID_ARG_TYPE')
+  if (value.length === 0) throw invalidArgument(`"${name}" must be a non-empty string`)
+  return value
+}
+
+export function httpURL(value: unknown, name: string): URL {
+  if (typeof value !== 'string' && !(value instanceof URL)) throw invalidArgument(`"${name}" must be a URL string or a URL`, 'ERR_INVALID_ARG_TYPE')
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    throw invalidArgument(`"${name}" must be an absolute http(s) URL`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalidArgument(`"${name}" must be an absolute http(s) URL`)
+  return url
+}
+
+export function stringList(value: unknown, name: string, options: { allowEmpty: boolean; noSpaces?: boolean }): string[] {
+  const list = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list)) throw invalidArgument(`"${name}" must be a string or an array of strings`, 'ERR_INVALID_ARG_TYPE')
+  if (!options.allowEmpty && list.length === 0) throw invalidArgument(`"${name}" must not be empty`)
+  for (const item of list) {
+    if (typeof item !== 'string' || item.length === 0) throw invalidArgument(`"${name}" must contain non-empty strings only`)
+    if (options.noSpaces && /\s/.test(item)) throw invalidArgument(`"${name}" entries must not contain spaces`)
+  }
+  return [...(list as string[])]
+}
+
+export function duration(value: unknown, name: string, fallback: number, options: { integer?: boolean; allowInfinity?: boolean } = {}): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number') throw invalidArgument(`"${name}" must be a number`, 'ERR_INVALID_ARG_TYPE')
+  const ok = value >= 0 && (Number.isFinite(value) || (options.allowInfinity === true && value === Infinity)) && (!options.integer || Number.isInteger(value))
+  if (!ok) throw invalidArgument(`"${name}" must be a non-negative ${options.integer ? 'integer' : 'number'}`)
+  return value
+}
+
+export function optionalFunction<F>(value: unknown, name: string): F | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'function') throw invalidArgument(`"${name}" must be a function`, 'ERR_INVALID_ARG_TYPE')
+  return value as F
+}
+
+export function claimsSchemaOption<C extends AccessTokenClaims>(value: unknown, fallback: ClaimsSchema): ClaimsSchema<C> {
+  if (value === undefined) return fallback as ClaimsSchema<C>
+  if (!isObject(value) || !('_zod' in value)) throw invalidArgument('"claims" must be a zod schema', 'ERR_INVALID_ARG_TYPE')
+  return value as unknown as ClaimsSchema<C>
+}
+
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+
+/**
+ * The Bearer token of `Authorization` (RFC 6750 §2.1): the token, `null` when the request carries
+ * no Bearer credentials, or `false` when the header is malformed.
+ */
+export function bearerToken(request: Request): string | null | false {
+  const header = request.headers.get('authorization')
+  if (header === null) return null
+  const match = /^bearer(?: +(.*))?$/i.exec(header.trim())
+  if (!match) return null
+  const token = match[1]
+  if (token === undefined || !B64TOKEN.test(token)) return false
+  return token
+}
+
+/** Scopes of a space-delimited `scope` claim. */
+export function parseScope(scope: unknown): string[] {
+  return typeof scope === 'string' ? scope.split(' ').filter((s) => s.length > 0) : []
+}
+
+/** `aud` as an array. */
+export function audienceList(aud: unknown): string[] {
+  if (typeof aud === 'string') return [aud]
+  if (Array.isArray(aud)) return aud.filter((a): a is string => typeof a === 'string')
+  return []
+}
+
+/** Throws {@link InsufficientScopeError} unless every required scope was granted. */
+export function requireScopes<C extends AccessTokenClaims>(principal: Principal<C>, required: string[]): Principal<C> {
+  for (const scope of required) if (!principal.scopes.includes(scope)) throw new InsufficientScopeError(required)
+  return principal
+}
+
+/** The `check()` outcome for an error thrown by `verify()`; unknown errors are rethrown. */
+export function failure(err: unknown, realm: string): { ok: false; response: Response } {
+  if (err instanceof InsufficientScopeError) {
+    return { ok: false, response: bearerChallenge({ realm, error: 'insufficient_scope', description: err.message, scope: err.scope }) }
+  }
+  if (err instanceof InvalidTokenError) return { ok: false, response: bearerChallenge({ realm, error: 'invalid_token', description: err.message }) }
+  if (err instanceof VerifierUnavailableError) {
+    return { ok: false, response: json({ error: 'temporarily_unavailable', error_description: err.message }, 503) }
+  }
+  throw err
+}
+
+/** The whole `check()`: extract the token, verify it, map failures. */
+export async function checkRequest<C extends AccessTokenClaims>(
+  request: Request,
+  realm: string,
+  verify: (token: string) => Promise<Principal<C>>,
+): Promise<GuardResult<C>> {
+  if (!isObject(request) || !isObject(request.headers) || typeof request.headers.get !== 'function') throw invalidArgument('"request" must be a Request', 'ERR_INVALID_ARG_TYPE')
+  const token = bearerToken(request)
+  if (token === null) return { ok: false, response: bearerChallenge({ realm }) }
+  if (token === false) return { ok: false, response: bearerChallenge({ realm, error: 'invalid_request', description: 'the Authorization header is malformed' }) }
+  try {
+    return { ok: true, principal: await verify(token) }
+  } catch (err) {
+    return failure(err, realm)
+  }
+}

@@ -1,0 +1,388 @@
+/**
+ * `createJWTVerifier()`: RFC 9068 JWT access-token validation for resource servers that run apart
+ * from the issuer, with jose's remote JWKS cache and a verified-token cache.
+ *
+ * @module
+ */
+import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwksCache as joseJWKSCache, jwtVerify } from 'jose'
+import type { ExportedJWKSCache, JWSHeaderParameters, JWTPayload, RemoteJWKSet } from 'jose'
+import * as z from 'zod/mini'
+import { invalidArgument } from '../../shared/lib/args.js'
+import { accessTokenClaimsSchema, authorizationServerMetadataSchema } from '../../shared/schemas.js'
+import type { AccessTokenClaims, ClaimsSchema } from '../../shared/schemas.js'
+import { sha256 } from '../lib/crypto.js'
+import { LRU } from '../lib/lru.js'
+import type { GuardResult, Principal } from '../principal.js'
+import {
+  audienceList,
+  checkRequest,
+  claimsSchemaOption,
+  duration,
+  httpURL,
+  isObject,
+  nonEmptyString,
+  optionalFunction,
+  parseScope,
+  requireScopes,
+  stringList,
+} from './common.js'
+import type { FetchLike } from './common.js'
+import { GatepassError } from '../../shared/errors.js'
+import {
+  ExpiredTokenError,
+  InvalidTokenError,
+  NoMatchingKeyError,
+  TokenClaimError,
+  TokenHeaderError,
+  TokenNotYetValidError,
+  VerifierUnavailableError,
+} from './errors.js'
+
+/** Asymmetric JWS algorithms a verifier may be configured with (never `none`, never HMAC). */
+const SUPPORTED_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'])
+const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'EdDSA']
+/** Header parameters that embed or point at a key: the key must come from the issuer's JWKS only. */
+const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
+
+/**
+ * A JWKS cache to seed a verifier with and to persist after it fetched (for serverless runtimes
+ * that start cold): jose's `{ jwks, uat }` shape, or `{}` to be filled on the first fetch.
+ *
+ * > [!WARNING]
+ * > Its keys are trusted for signature verification: only trusted code may write it.
+ *
+ * @group Validation
+ */
+export type JWKSCache = ExportedJWKSCache | Record<string, never>
+
+/**
+ * Options of {@link createJWTVerifier}.
+ *
+ * @typeParam C Claims type, typed through `defineClaims()`.
+ * @group Validation
+ */
+export interface JWTVerifierOptions<C extends AccessTokenClaims = AccessTokenClaims> {
+  /** The expected `iss`, exactly. */
+  issuer: string
+  /** The issuer's JWKS URL. Give this or `metadataUrl`. */
+  jwksUri?: string | URL
+  /**
+   * RFC 8414 metadata URL (e.g. `https://as.example/.well-known/oauth-authorization-server`): fetched
+   * once (one request for concurrent callers, retried on the next call after a failure); its
+   * `issuer` must equal `issuer` and its `jwks_uri` is used. Give this or `jwksUri`.
+   */
+  metadataUrl?: string | URL
+  /** This resource server's audience(s): the token's `aud` must contain at least one. */
+  audience: string | string[]
+  /** Accepted algorithms (asymmetric only). Default: `['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'EdDSA']`. */
+  algorithms?: string[]
+  /** Clock leeway for `exp`, `nbf` and `iat`, in seconds. Default: `30`. */
+  leeway?: number
+  /** Scopes every token must carry; a token missing one gets 403 `insufficient_scope`. Default: none. */
+  requiredScopes?: string[]
+  /** Schema the claims are parsed with. Default: `accessTokenClaimsSchema`. */
+  claims?: ClaimsSchema<C>
+  /** `realm` of the `WWW-Authenticate` challenges. Default: the first audience. */
+  realm?: string
+  /** Maximum age of the cached JWKS, in ms (`Infinity`: never stale). Default: `600_000` (10 minutes). */
+  cacheMaxAge?: number
+  /** Minimum time between a JWKS fetch and a refetch caused by an unknown `kid`, in ms. Default: `30_000`. */
+  cooldownDuration?: number
+  /** Timeout of each JWKS or metadata request, in ms. Default: `5_000`. */
+  timeoutDuration?: number
+  /**
+   * Seed and export object of the JWKS cache, updated in place after every fetch (persist it and
+   * pass it back after a cold start to skip the first fetch). Default: an internal object.
+   */
+  jwksCache?: JWKSCache
+  /** Maximum entries of the verified-token cache (`0` disables it). Default: `10_000`. */
+  tokenCacheMaxEntries?: number
+  /** Fetch implementation for JWKS and metadata requests. Default: the global `fetch`. */
+  fetch?: FetchLike
+}
+
+/**
+ * A verifier made by {@link createJWTVerifier}.
+ *
+ * @typeParam C Claims type.
+ * @group Validation
+ */
+export interface JWTVerifier<C extends AccessTokenClaims = AccessTokenClaims> {
+  /**
+   * Verifies a JWT access token.
+   *
+   * @param token The compact JWT, without the `Bearer ` prefix.
+   * @returns The principal; throws an {@link InvalidTokenError} (401), an `InsufficientScopeError` (403) or a `VerifierUnavailableError` (503).
+   */
+  verify(token: string): Promise<Principal<C>>
+  /**
+   * Checks the `Authorization: Bearer` token of a request.
+   *
+   * @param request The incoming request.
+   * @returns `{ ok: true, principal }`, or `{ ok: false, response }` with the RFC 6750 response to send as is.
+   */
+  check(request: Request): Promise<GuardResult<C>>
+  /** Whether the cached JWKS is within `cacheMaxAge` (`false` before the first fetch). */
+  readonly fresh: boolean
+  /** Whether a JWKS fetch is in flight. */
+  readonly reloading: boolean
+}
+
+interface CachedVerification {
+  principal: Principal<AccessTokenClaims>
+  kid: string | null
+}
+
+/**
+ * Creates a verifier of RFC 9068 JWT access tokens for a resource server that runs apart from the
+ * issuer (any Fetch runtime).
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * Checks, in order: the protected header (`typ` is `at+jwt` or `application/at+jwt`; `alg` is one
+ * of `algorithms`, so never `none` or HMAC; no `jwk`, `jku`, `x5u` or `x5c`; no `crit`), the
+ * signature with the issuer's key chosen by `kid` (a key whose JWK has `alg` verifies only that
+ * algorithm), `iss`, `aud`, `exp`/`nbf`/`iat` with `leeway`, the claims schema, then
+ * `requiredScopes`.
+ *
+ * The JWKS is jose's remote key set: cached for `cacheMaxAge`, refetched on an unknown `kid` at most
+ * once per `cooldownDuration`, one request for any number of concurrent callers, seedable through
+ * `jwksCache`. A token verified once is kept (by SHA-256 digest, up to `tokenCacheMaxEntries`, LRU)
+ * until its `exp`, and later verified without signature work; such entries are dropped when a JWKS
+ * fetch shows their `kid` is gone, and a stale JWKS is refetched before an entry is used.
+ *
+ * > [!WARNING]
+ * > Option errors throw a `TypeError` with `code` `ERR_INVALID_ARG_TYPE` or `ERR_INVALID_ARG_VALUE`
+ * > at creation, not on the first request.
+ *
+ * @param options Issuer, key source and audience; see {@link JWTVerifierOptions}.
+ * @returns A {@link JWTVerifier}: call `check(request)` in a handler, or `verify(token)` directly.
+ * @example Protect a Fetch handler
+ *
+ * ```ts
+ * import { createJWTVerifier } from 'gatepass/server'
+ *
+ * let request!: Request
+ * const verifier = createJWTVerifier({
+ *   issuer: 'https://as.example/auth',
+ *   jwksUri: 'https://as.example/auth/jwks',
+ *   audience: 'orders-api',
+ *   requiredScopes: ['orders:read'],
+ * })
+ * const result = await verifier.check(request)
+ * if (!result.ok) return result.response
+ * console.log(result.principal.subject)
+ * ```
+ *
+ * @example Seed the JWKS cache on a serverless cold start
+ *
+ * ```ts
+ * import { createJWTVerifier } from 'gatepass/server'
+ * import type { JWKSCache } from 'gatepass/server'
+ *
+ * let stored!: JWKSCache
+ * let persist!: (cache: JWKSCache) => Promise<void>
+ * const jwksCache = stored ?? {}
+ * const verifier = createJWTVerifier({ issuer: 'https://as.example/auth', jwksUri: 'https://as.example/auth/jwks', audience: 'orders-api', jwksCache })
+ * // … after handling requests:
+ * await persist(jwksCache)
+ * ```
+ *
+ * @see [RFC 9068 §4](https://www.rfc-editor.org/rfc/rfc9068#section-4)
+ * @see [RFC 8725](https://www.rfc-editor.org/rfc/rfc8725)
+ * @group Validation
+ */
+export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaims>(options: JWTVerifierOptions<C>): JWTVerifier<C> {
+  if (!isObject(options)) throw invalidArgument('"options" must be an object', 'ERR_INVALID_ARG_TYPE')
+  const issuer = nonEmptyString(options.issuer, 'issuer')
+  if ((options.jwksUri === undefined) === (options.metadataUrl === undefined)) throw invalidArgument('exactly one of "jwksUri" and "metadataUrl" is required')
+  const jwksUri = options.jwksUri === undefined ? undefined : httpURL(options.jwksUri, 'jwksUri')
+  const metadataUrl = options.metadataUrl === undefined ? undefined : httpURL(options.metadataUrl, 'metadataUrl')
+  const audience = stringList(options.audience, 'audience', { allowEmpty: false })
+  const algorithms = options.algorithms === undefined ? DEFAULT_ALGORITHMS : stringList(options.algorithms, 'algorithms', { allowEmpty: false })
+  for (const alg of algorithms) if (!SUPPORTED_ALGORITHMS.has(alg)) throw invalidArgument(`"algorithms" must contain asymmetric JWS algorithms only, got "${alg}"`)
+  const allowed = new Set(algorithms)
+  const leeway = duration(options.leeway, 'leeway', 30)
+  const requiredScopes = options.requiredScopes === undefined ? [] : stringList(options.requiredScopes, 'requiredScopes', { allowEmpty: true, noSpaces: true })
+  const claimsSchema = claimsSchemaOption<C>(options.claims, accessTokenClaimsSchema)
+  const realm = options.realm === undefined ? audience[0]! : nonEmptyString(options.realm, 'realm')
+  const cacheMaxAge = duration(options.cacheMaxAge, 'cacheMaxAge', 600_000, { allowInfinity: true })
+  const cooldownDuration = duration(options.cooldownDuration, 'cooldownDuration', 30_000)
+  const timeoutDuration = duration(options.timeoutDuration, 'timeoutDuration', 5_000, { integer: true })
+  const tokenCacheMaxEntries = duration(options.tokenCacheMaxEntries, 'tokenCacheMaxEntries', 10_000, { integer: true })
+  const fetchImpl = optionalFunction<FetchLike>(options.fetch, 'fetch')
+  if (options.jwksCache !== undefined && !isObject(options.jwksCache)) throw invalidArgument('"jwksCache" must be an object', 'ERR_INVALID_ARG_TYPE')
+  const cacheStore = (options.jwksCache ?? {}) as Partial<ExportedJWKSCache>
+
+  const tokens = tokenCacheMaxEntries > 0 ? new LRU<CachedVerification>({ maxEntries: tokenCacheMaxEntries, now: () => Date.now() }) : null
+  let seenUpdate = cacheStore.uat
+  let remote: RemoteJWKSet | undefined = jwksUri ? createRemote(jwksUri) : undefined
+  let pendingMetadata: Promise<RemoteJWKSet> | undefined
+
+  function createRemote(url: URL): RemoteJWKSet {
+    return createRemoteJWKSet(url, {
+      cacheMaxAge,
+      cooldownDuration,
+      timeoutDuration,
+      [joseJWKSCache]: cacheStore as JWKSCache,
+      ...(fetchImpl ? { [customFetch]: fetchImpl } : {}),
+    })
+  }
+
+  async function loadMetadata(url: URL): Promise<RemoteJWKSet> {
+    let response: Response
+    try {
+      response = await (fetchImpl ?? fetch)(url.href, { method: 'GET', headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(timeoutDuration) })
+    } catch (cause) {
+      throw new VerifierUnavailableError('the authorization server metadata is unavailable', { cause })
+    }
+    if (response.status !== 200) throw new VerifierUnavailableError('the authorization server metadata is unavailable', { status: response.status })
+    let body: unknown
+    try {
+      body = await response.json()
+    } catch (cause) {
+      throw new VerifierUnavailableError('the authorization server metadata is unavailable', { cause })
+    }
+    const parsed = z.safeParse(authorizationServerMetadataSchema, body)
+    if (!parsed.success) throw new VerifierUnavailableError('the authorization server metadata is invalid', { cause: parsed.error })
+    if (parsed.data.issuer !== issuer) throw new VerifierUnavailableError('the authorization server metadata "issuer" does not match')
+    if (parsed.data.jwks_uri === undefined) throw new VerifierUnavailableError('the authorization server metadata has no "jwks_uri"')
+    let jwks: URL
+    try {
+      jwks = httpURL(parsed.data.jwks_uri, 'jwks_uri')
+    } catch (cause) {
+      throw new VerifierUnavailableError('the authorization server metadata "jwks_uri" is invalid', { cause })
+    }
+    return createRemote(jwks)
+  }
+
+  async function keySet(): Promise<RemoteJWKSet> {
+    if (remote) return remote
+    pendingMetadata ??= loadMetadata(metadataUrl!).then(
+      (set) => (remote = set),
+      (err: unknown) => {
+        pendingMetadata = undefined
+        throw err
+      },
+    )
+    return pendingMetadata
+  }
+
+  /** After a JWKS fetch, drops verified tokens whose `kid` the new set no longer has. */
+  function syncRetiredKeys(): void {
+    if (cacheStore.uat === seenUpdate) return
+    seenUpdate = cacheStore.uat
+    if (!tokens) return
+    const kids = new Set<string>()
+    for (const jwk of cacheStore.jwks?.keys ?? []) if (typeof jwk.kid === 'string') kids.add(jwk.kid)
+    tokens.deleteWhere((entry) => entry.kid === null || !kids.has(entry.kid))
+  }
+
+  async function resolveKey(header: JWSHeaderParameters, token: unknown): Promise<CryptoKey> {
+    const set = await keySet()
+    try {
+      return await set(header, token as Parameters<RemoteJWKSet>[1])
+    } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSENotSupported) throw err
+      throw new VerifierUnavailableError('the key set is unavailable', { cause: err })
+    }
+  }
+
+  function checkHeader(token: string): JWSHeaderParameters {
+    let header: JWSHeaderParameters
+    try {
+      if (token.split('.').length !== 3) throw new Error('not a compact JWS')
+      header = decodeProtectedHeader(token) as JWSHeaderParameters
+    } catch (cause) {
+      throw new InvalidTokenError('the access token is malformed', { cause })
+    }
+    const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : undefined
+    if (typ !== 'at+jwt' && typ !== 'application/at+jwt') throw new TokenHeaderError('the "typ" header must be "at+jwt"')
+    if (typeof header.alg !== 'string' || !allowed.has(header.alg)) throw new TokenHeaderError('the "alg" header is not allowed')
+    for (const name of KEY_HEADERS) if (name in header) throw new TokenHeaderError(`the "${name}" header is not allowed`)
+    if ('crit' in header) throw new TokenHeaderError('the "crit" header is not supported')
+    if (header.kid !== undefined && typeof header.kid !== 'string') throw new TokenHeaderError('the "kid" header must be a string')
+    return header
+  }
+
+  async function verifyCold(token: string, digest: string | null): Promise<Principal<C>> {
+    const header = checkHeader(token)
+    const now = Date.now()
+    let payload: JWTPayload
+    try {
+      ;({ payload } = await jwtVerify(token, resolveKey, { issuer, audience, algorithms, clockTolerance: leeway, currentDate: new Date(now) }))
+    } catch (err) {
+      throw joseFailure(err)
+    } finally {
+      syncRetiredKeys()
+    }
+    if (typeof payload.iat === 'number' && payload.iat > now / 1000 + leeway) throw new TokenClaimError('the "iat" claim is in the future', 'iat')
+    const parsed = z.safeParse(claimsSchema, payload)
+    if (!parsed.success) throw new TokenClaimError('the access token claims are invalid', '', { cause: parsed.error })
+    const claims = parsed.data
+    const principal: Principal<C> = {
+      subject: claims.sub,
+      clientId: claims.client_id,
+      scopes: parseScope(claims.scope),
+      audience: audienceList(claims.aud),
+      kind: 'jwt',
+      expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
+      username: typeof claims.username === 'string' ? claims.username : claims.sub !== claims.client_id ? claims.sub : null,
+      claims,
+    }
+    if (tokens && digest !== null) tokens.set(digest, { principal, kid: header.kid ?? null }, principal.expiresAt ?? Infinity)
+    return principal
+  }
+
+  async function verify(token: string): Promise<Principal<C>> {
+    if (typeof token !== 'string') throw invalidArgument('"token" must be a string', 'ERR_INVALID_ARG_TYPE')
+    if (!tokens) return requireScopes(await verifyCold(token, null), requiredScopes)
+    const digest = await sha256(token)
+    syncRetiredKeys()
+    let hit = tokens.get(digest)
+    if (hit && remote && !remote.fresh) {
+      try {
+        await remote.reload()
+      } catch (cause) {
+        throw new VerifierUnavailableError('the key set is unavailable', { cause })
+      }
+      syncRetiredKeys()
+      hit = tokens.get(digest)
+    }
+    const principal = hit ? (hit.principal as Principal<C>) : await verifyCold(token, digest)
+    return requireScopes(principal, requiredScopes)
+  }
+
+  async function check(request: Request): Promise<GuardResult<C>> {
+    return checkRequest(request, realm, verify)
+  }
+
+  return {
+    verify,
+    check,
+    get fresh() {
+      return remote?.fresh ?? false
+    },
+    get reloading() {
+      return remote?.reloading ?? pendingMetadata !== undefined
+    },
+  }
+}
+
+/** Maps a jose (or our own) error thrown while verifying to the coded error to throw. */
+function joseFailure(err: unknown): Error {
+  if (err instanceof GatepassError) return err
+  if (err instanceof errors.JWTExpired) return new ExpiredTokenError('the access token has expired', { cause: err })
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return new TokenNotYetValidError('the access token is not yet valid', { cause: err })
+    if (err.reason === 'missing') return new TokenClaimError(`the "${err.claim}" claim is missing`, err.claim, { cause: err })
+    return new TokenClaimError(`unexpected "${err.claim}" claim value`, err.claim, { cause: err })
+  }
+  if (err instanceof errors.JWKSNoMatchingKey) return new NoMatchingKeyError('no key of the issuer matches the access token', { cause: err })
+  if (err instanceof errors.JWKSMultipleMatchingKeys) return new InvalidTokenError('more than one key of the issuer matches the access token', { cause: err })
+  if (err instanceof errors.JOSEAlgNotAllowed) return new TokenHeaderError('the "alg" header is not allowed', { cause: err })
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError('the access token signature is invalid', { cause: err })
+  if (err instanceof errors.JOSEError) return new InvalidTokenError('the access token is invalid', { cause: err })
+  if (err instanceof Error) return err
+  return new InvalidTokenError('the access token is invalid', { cause: err })
+}
