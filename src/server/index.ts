@@ -28,3 +28,16 @@ export {
   StoreUnavailableError,
   isGatepassError,
 } from '../shared/errors.js'
+export type { Principal, GuardResult } from './principal.js'
+export type { GuardOptions, ValidationOptions } from './validation/guard.js'
+export type { ProxyHandlerOptions } from './validation/proxy-handler.js'
+export type { ProtectedHandler } from './token-service.js'
+export type { SharedCache, RevocationBus, RevocationEvent } from './cache/types.js'
+export { createCORS, corsSettingsSchema } from './http/cors.js'
+export type { CORSHandler, CORSSettings } from './http/cors.js'
+export { createClientIPResolver, clientIPSettingsSchema, appendForwardedFor } from './http/client-ip.js'
+export type { ClientIPResolver, ClientIPResolution, ClientIPSettings, ClientIPPosition } from './http/client-ip.js'
+export { createIPMatcher, parseIP, parseCIDR, ipInCIDR } from './http/ip.js'
+export type { IPMatcher, ParsedIP, ParsedCIDR } from './http/ip.js'
+export { resolveEdgeSettings } from './http/settings-resolution.js'
+export type { EdgeSettings, EdgeSettingsMode, ResolveEdgeSettingsOptions, ResolvedEdgeSettings } from './http/settings-resolution.js'
