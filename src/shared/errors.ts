@@ -136,7 +136,7 @@ export class SchemaValidationError extends GatepassError {
 /**
  * Thrown when an authorization server answers with an RFC 6749 §5.2 error body.
  *
- * @example Retry with new credentials on `invalid_client`
+ * @example Handle an invalid_client answer
  *
  * ```ts
  * import { ResponseBodyError } from 'gatepass/shared'

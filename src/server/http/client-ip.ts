@@ -83,7 +83,7 @@ export const clientIPSettingsSchema = z
  *
  * Available from `'gatepass/server'`.
  *
- * @example Read `X-Real-IP` set by a trusted nginx
+ * @example Read X-Real-IP set by a trusted nginx
  *
  * ```ts
  * import type { ClientIPSettings } from 'gatepass/server'
