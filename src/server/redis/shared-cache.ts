@@ -1,0 +1,47 @@
+/**
+ * `SharedCache` on Redis: GET, SET with a PX TTL, DEL, every key under a prefix. Internal module.
+ */
+import type { Redis } from 'ioredis'
+import type { SharedCache } from '../cache/types.js'
+import type { Health } from './health.js'
+import { isOffline, withTimeout } from './health.js'
+
+/**
+ * Creates the shared cache on the command connection. Never throws: a failure answers `null` or
+ * does nothing, and is reported to `health`.
+ *
+ * @param client The command connection.
+ * @param prefix Prepended to every key.
+ * @param timeout Longest wait for one command, in ms.
+ * @param health The outage tracker.
+ */
+export function createSharedCache(client: Redis, prefix: string, timeout: number, health: Health): SharedCache {
+  async function run<T>(command: () => Promise<T>): Promise<T | undefined> {
+    if (health.closed || isOffline(client.status)) return undefined
+    try {
+      const value = await withTimeout(command(), timeout)
+      health.up('command')
+      return value
+    } catch (err) {
+      health.fail('command', err)
+      return undefined
+    }
+  }
+
+  return {
+    async get(key) {
+      if (typeof key !== 'string') return null
+      const value = await run(() => client.get(prefix + key))
+      return typeof value === 'string' ? value : null
+    },
+    async set(key, value, ttl) {
+      if (typeof key !== 'string' || typeof value !== 'string' || typeof ttl !== 'number' || !(ttl > 0)) return
+      if (ttl === Infinity) await run(() => client.set(prefix + key, value))
+      else await run(() => client.set(prefix + key, value, 'PX', Math.ceil(ttl)))
+    },
+    async delete(key) {
+      if (typeof key !== 'string') return
+      await run(() => client.del(prefix + key))
+    },
+  }
+}
