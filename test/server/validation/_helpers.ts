@@ -3,7 +3,7 @@
  * issuance shortcuts, Bearer requests and exact RFC 6750 challenge assertions. Not collected on its
  * own (leading `_`).
  */
-import { base64url, CompactSign, importJWK, type JWK } from 'jose'
+import { base64url, importJWK, type JWK } from 'jose'
 import { expect } from 'vitest'
 import type { TokenService, TokenStore } from '../../../src/server/index.js'
 import { basic, CLIENT_SECRETS, creds, expectToken, ISSUER, makeService, post, type TestConfig, type TokenBody, type TestService } from '../_fixtures.js'
@@ -125,9 +125,21 @@ export async function activeKey(service: TokenService, store: TokenStore, enviro
   return { kid: record.kid, alg, privateKey, publicJwk: record.publicJwk as JWK }
 }
 
-/** Signs any protected header and payload (for crafted, hostile tokens). */
+/**
+ * Signs any protected header and payload with RS256 (a `CryptoKey`) or HS256 (raw bytes), by hand
+ * with Web Crypto, so that headers jose would refuse to produce (`crit`, odd `typ`) can be tested.
+ */
 export async function signRaw(key: CryptoKey | Uint8Array, header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader(header as { alg: string }).sign(key)
+  const input = `${b64json(header)}.${b64json(payload)}`
+  const data = new TextEncoder().encode(input)
+  let signature: ArrayBuffer
+  if (key instanceof Uint8Array) {
+    const hmac = await crypto.subtle.importKey('raw', key as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    signature = await crypto.subtle.sign('HMAC', hmac, data)
+  } else {
+    signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, data)
+  }
+  return `${input}.${base64url.encode(new Uint8Array(signature))}`
 }
 
 /** RFC 9068 claims as the service issues them for `orders-app` at `orders`, at time `at` (ms). */
