@@ -163,7 +163,7 @@ export function createIntrospectionVerifier<C extends AccessTokenClaims = Access
       throw new VerifierUnavailableError('the introspection endpoint is unavailable', { cause })
     }
     if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined)
+      void response.body?.cancel().catch(() => undefined)
       throw new VerifierUnavailableError('the introspection endpoint is unavailable', { status: response.status })
     }
     let body: unknown
