@@ -242,7 +242,7 @@ export async function processIntrospectionResponse(response: Response): Promise<
 export async function processRevocationResponse(response: Response): Promise<void> {
   assertResponse(response)
   if (!response.ok) throw await errorFromResponse(response)
-  await response.body?.cancel().catch(() => undefined)
+  void response.body?.cancel().catch(() => undefined)
 }
 
 /** @internal Argument check shared with the token client. */

@@ -521,7 +521,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     const appended = `${issuer.replace(/\/+$/, '')}/.well-known/oauth-authorization-server`
     let response = await send(() => new Request(appended, { headers: { accept: 'application/json' } }), (r) => r)
     if (response.status === 404 && url.pathname !== '/') {
-      await response.body?.cancel().catch(() => undefined)
+      void response.body?.cancel().catch(() => undefined)
       const inserted = `${url.origin}/.well-known/oauth-authorization-server${url.pathname.replace(/\/+$/, '')}`
       response = await send(() => new Request(inserted, { headers: { accept: 'application/json' } }), (r) => r)
     }
@@ -563,7 +563,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       if (isTransientStatus(response.status) && attempt < retry.limit) {
         const wait = retryAfterMs(response, config.now())
         if (wait === undefined || wait <= retry.maxRetryAfter) {
-          await response.body?.cancel().catch(() => undefined)
+          void response.body?.cancel().catch(() => undefined)
           await sleep(wait ?? backoff(attempt))
           continue
         }

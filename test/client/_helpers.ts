@@ -97,6 +97,7 @@ export function manualClock(start = Date.UTC(2026, 0, 1)) {
 }
 
 /** Awaits a promise expected to reject and returns the reason. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary error fields
 export async function rejection(promise: Promise<unknown>): Promise<any> {
   try {
     await promise
