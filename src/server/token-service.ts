@@ -160,6 +160,8 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       keys,
       now,
       identitySource: options.identitySource,
+      forget: (event) => validator.forget(event),
+      forgetPrevious: (of) => validator.forgetPrevious(of),
       dummyPasswordHash: () => (dummy ??= hashPassword(crypto.randomUUID())),
     }
   }
@@ -257,7 +259,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     const clientIP = edge.token(mode, presented?.clientId).resolveIP(request, adapter.remoteAddress).clientIP
     const client = await authenticateClient(context, presented, mode, realm, regenerate || management ? undefined : grantType, clientIP)
     if (endpoint === '/introspect') return introspect(context, client, params)
-    if (endpoint === '/revoke') return revoke(context, client, params, validator.forget)
+    if (endpoint === '/revoke') return revoke(context, client, params, context.forget)
     if (fromQuery && !client.policy.allowUrlParameters) throw new OAuthError('invalid_request', 'parameters in the URL are not allowed for this client; send a POST form body', 405, { allow: 'POST' })
     if (regenerate) return regenerateJWT(context, client, request)
     if (endpoint === '/jwt' && client.policy.format !== 'jwt') throw new OAuthError('invalid_request', 'this client is issued opaque tokens; use the token endpoint')

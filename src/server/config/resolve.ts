@@ -37,7 +37,7 @@ function zodIssues(error: { issues: Array<{ path: PropertyKey[]; message: string
  */
 export function resolveConfig(input: unknown, env: Record<string, string | undefined> = {}): ResolvedConfig & { hashSecrets(): Promise<void> } {
   const parsed = configSchema.safeParse(input)
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error))
+  if (!parsed.success) throw new ConfigError([...zodIssues(parsed.error), ...missingEnvironmentVariables(input, env)])
   const config = parsed.data
   const issues: ConfigIssue[] = []
   // Secrets given as environment references are hashed in `hashSecrets()` (async); until then
@@ -119,6 +119,37 @@ export function resolveConfig(input: unknown, env: Record<string, string | undef
       await Promise.all(pending.splice(0).map((run) => run()))
     },
   }
+}
+
+const SECRET_FIELDS: Array<[list: string, fields: string[]]> = [
+  ['proxies', ['clientSecret']],
+  ['groups', ['clientSecret']],
+  ['credentials', ['clientSecret', 'passwordHash']],
+  ['users', ['passwordHash']],
+]
+
+/**
+ * `{"env": …}` references to unset variables, read from the raw input so that they are reported
+ * together with schema errors (every bad field at once).
+ */
+function missingEnvironmentVariables(input: unknown, env: Record<string, string | undefined>): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  if (typeof input !== 'object' || input === null) return issues
+  for (const [list, fields] of SECRET_FIELDS) {
+    const items = (input as Record<string, unknown>)[list]
+    if (!Array.isArray(items)) continue
+    items.forEach((item, i) => {
+      for (const field of fields) {
+        const value = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)[field] : undefined
+        if (typeof value !== 'object' || value === null) continue
+        const name = (value as { env?: unknown }).env
+        if (typeof name === 'string' && (env[name] === undefined || env[name] === '')) {
+          issues.push({ path: `${list}.${i}.${field}`, message: `environment variable "${name}" is not set` })
+        }
+      }
+    })
+  }
+  return issues
 }
 
 /** Audiences a credential may currently obtain tokens for (unexpired grants). */

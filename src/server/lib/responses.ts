@@ -26,9 +26,14 @@ export class OAuthError extends Error {
   }
 }
 
+/** RFC 6749 §5.2: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E. */
+export function safeDescription(text: string): string {
+  return text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'")
+}
+
 /** The response for an {@link OAuthError}. */
 export function errorResponse(err: OAuthError): Response {
-  return json({ error: err.error, error_description: err.message }, err.status, err.headers)
+  return json({ error: err.error, error_description: safeDescription(err.message) }, err.status, err.headers)
 }
 
 /** Quotes a value as an RFC 7230 quoted-string (for `WWW-Authenticate` parameters). */

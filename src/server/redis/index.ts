@@ -225,19 +225,26 @@ export async function createRedisCache(options: RedisCacheOptions = {}): Promise
 
   // Wait (bounded) for the first connection and subscription, so that `status()` is meaningful
   // and revocations published by other instances right after this call are not missed.
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const settled = (connection: Redis, ready: Promise<void> | undefined): Promise<void> =>
+  const cleanup: Array<() => void> = []
+  const settled = (connection: Redis, ready: 'ready' | Promise<void>): Promise<void> =>
     new Promise<void>((resolve) => {
-      if (!ready && connection.status === 'ready') return resolve()
-      ready?.then(resolve, resolve)
-      if (!ready) connection.once('ready', () => resolve())
-      connection.once('error', () => resolve())
+      if (ready === 'ready') {
+        if (connection.status === 'ready') return resolve()
+        connection.once('ready', resolve)
+        cleanup.push(() => connection.off('ready', resolve))
+      } else {
+        ready.then(resolve, resolve)
+      }
+      connection.once('error', resolve)
+      cleanup.push(() => connection.off('error', resolve))
     })
+  let timer: ReturnType<typeof setTimeout> | undefined
   await Promise.race([
-    Promise.all([settled(client, undefined), settled(subscriber, bus.subscribed)]),
+    Promise.all([settled(client, 'ready'), settled(subscriber, bus.subscribed)]),
     new Promise<void>((resolve) => (timer = setTimeout(resolve, STARTUP_WAIT))),
   ])
   clearTimeout(timer)
+  for (const off of cleanup) off()
 
   let closing: Promise<void> | undefined
   return {

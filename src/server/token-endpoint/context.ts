@@ -20,6 +20,10 @@ export interface ServiceContext {
   keys: KeyManager
   now: () => number
   identitySource: IdentitySource | undefined
+  /** Drops revoked tokens from the validation caches (every instance when a bus is configured). */
+  forget: (event: { digest?: string; familyId?: string }) => Promise<void>
+  /** Drops this instance's cached tokens of a client + subject + binding (`deletePrevious`). */
+  forgetPrevious: (of: { clientId: string; subject: string; binding: { kind: string; name: string } }) => void
   /** A PBKDF2 hash nobody knows the password of, verified for unknown users to equalise timing. */
   dummyPasswordHash: () => Promise<string>
 }

@@ -53,7 +53,10 @@ export function parseParameters(source: string | URLSearchParams): Map<string, s
   const out = new Map<string, string>()
   const seen = new Set<string>()
   for (const [key, value] of params) {
-    if (seen.has(key)) throw new OAuthError('invalid_request', `the "${key.slice(0, 64)}" parameter is included more than once`)
+    if (seen.has(key)) {
+      const name = /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? `the ${key} parameter` : 'a parameter'
+      throw new OAuthError('invalid_request', `${name} is included more than once`)
+    }
     seen.add(key)
     if (value !== '') out.set(key, value)
   }

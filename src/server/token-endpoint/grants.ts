@@ -25,12 +25,12 @@ export async function authenticateClient(ctx: ServiceContext, presented: Present
   if (presented.clientSecret === null) {
     const publicAllowed = client?.policy.publicClients === true && (grantType === 'password' || grantType === 'refresh_token')
     if (!client || !publicAllowed || client.mode !== mode) throw invalidClient(realm)
-    return client
+  } else {
+    // Verify against a dummy digest for unknown clients so timing does not reveal which ids exist.
+    const ok = await verifySecret(presented.clientSecret, client?.secretHash ?? 'sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')
+    if (!client || !ok || client.secretHash === null) throw invalidClient(realm)
+    if (client.mode !== mode) throw invalidClient(realm, mode === 'acl' ? 'this client obtains tokens from /auth' : 'this client obtains tokens from /credential')
   }
-  // Verify against a dummy digest for unknown clients so timing does not reveal which ids exist.
-  const ok = await verifySecret(presented.clientSecret, client?.secretHash ?? 'sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')
-  if (!client || !ok || client.secretHash === null) throw invalidClient(realm)
-  if (client.mode !== mode) throw invalidClient(realm, mode === 'acl' ? 'this client obtains tokens from /auth' : 'this client obtains tokens from /credential')
   const credential = client.credential
   if (credential) {
     if (!credential.enabled) throw invalidClient(realm, 'the client is disabled')
@@ -96,6 +96,7 @@ export async function passwordGrant(ctx: ServiceContext, client: ResolvedClient,
 export async function issue(ctx: ServiceContext, grant: GrantDecision): Promise<Response> {
   const minted = await mint(ctx, grant, { withRefresh: true })
   await ctx.store.issue(minted.batch)
+  if (minted.batch.revokePreviousOf) ctx.forgetPrevious(minted.batch.revokePreviousOf)
   return json(minted.body)
 }
 
@@ -117,6 +118,7 @@ export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedCli
       if (body !== null) return new Response(body, { status: 200, headers: { 'content-type': 'application/json;charset=UTF-8', 'cache-control': 'no-store', pragma: 'no-cache' } })
     }
     await ctx.store.revokeFamily(consumed.familyId, ctx.now())
+    await ctx.forget({ familyId: consumed.familyId })
     throw new OAuthError('invalid_grant', 'the refresh token was already used; its token family has been revoked')
   }
   if (record.consumedAt !== null) return replayOrRevoke(record)
@@ -148,6 +150,7 @@ export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedCli
   const outcome = await ctx.store.rotateRefreshToken({ digest, now: ctx.now(), replay: await sealWithToken(token, body), next: minted.batch })
   if (outcome.status === 'not_found') throw invalid
   if (outcome.status === 'consumed') return replayOrRevoke(outcome.record)
+  if (record.accessDigest !== null) await ctx.forget({ digest: record.accessDigest })
   return new Response(body, { status: 200, headers: { 'content-type': 'application/json;charset=UTF-8', 'cache-control': 'no-store', pragma: 'no-cache' } })
 }
 

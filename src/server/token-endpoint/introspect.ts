@@ -82,7 +82,7 @@ export async function introspect(ctx: ServiceContext, client: ResolvedClient, pa
  * tokens revoke their whole family; a JWT revokes the refresh token issued with it (`sid`).
  * `forget` drops revoked entries from the validation caches.
  */
-export async function revoke(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>, forget: (what: { digest?: string; familyId?: string }) => void): Promise<Response> {
+export async function revoke(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>, forget: (what: { digest?: string; familyId?: string }) => Promise<void>): Promise<Response> {
   const { token, hint } = readToken(params)
   const now = ctx.now()
   const done = () => new Response(null, { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' } })
@@ -99,7 +99,7 @@ export async function revoke(ctx: ServiceContext, client: ResolvedClient, params
       if (!record) continue
       if (record.clientId === client.clientId) {
         await ctx.store.revokeAccessToken(digest, now)
-        forget({ digest, ...(record.familyId ? { familyId: record.familyId } : {}) })
+        await forget({ digest, ...(record.familyId ? { familyId: record.familyId } : {}) })
       }
       return done()
     }
@@ -107,7 +107,7 @@ export async function revoke(ctx: ServiceContext, client: ResolvedClient, params
     if (!record) continue
     if (record.clientId === client.clientId) {
       await ctx.store.revokeFamily(record.familyId, now)
-      forget({ familyId: record.familyId })
+      await forget({ familyId: record.familyId, ...(record.accessDigest ? { digest: record.accessDigest } : {}) })
     }
     return done()
   }

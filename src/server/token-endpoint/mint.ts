@@ -129,7 +129,8 @@ export async function mint(ctx: ServiceContext, decision: GrantDecision, options
   if (decision.scope.length > 0) body.scope = decision.scope.join(' ')
 
   const batch: IssueBatch = { access, refresh }
-  if (decision.format === 'opaque' && policy.deletePrevious) {
+  // deletePrevious applies to new grants; a refresh already revokes the access token it replaces.
+  if (decision.format === 'opaque' && policy.deletePrevious && options.familyId === undefined) {
     batch.revokePreviousOf = { environment: env.name, clientId: decision.client.clientId, subject: decision.subject, binding: decision.binding }
   }
   return { body, batch, refreshToken }

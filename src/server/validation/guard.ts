@@ -16,6 +16,8 @@ import type { ServiceContext } from '../token-endpoint/context.js'
 import { issuerFor } from '../token-endpoint/mint.js'
 import { ipAllowed } from '../token-endpoint/grants.js'
 import type { AccessTokenRecord } from '../store/types.js'
+import { StoreUnavailableError } from '../../shared/errors.js'
+import type { RevocationBus, RevocationEvent, SharedCache } from '../cache/types.js'
 import { aclRefusal } from './acl.js'
 import { extractBearerToken } from './extract-token.js'
 
@@ -54,6 +56,15 @@ export interface ValidationOptions {
   opaqueCacheMaxAge?: number
   /** How long an unknown opaque token is remembered as unknown, ms. Default 1,000. */
   negativeCacheMaxAge?: number
+  /**
+   * When the store is down, keep accepting an opaque token that was valid when last looked up
+   * within this many ms. Default 0: fail closed (503).
+   */
+  storeOutageGrace?: number
+  /** Second-level cache shared by every instance (e.g. `createRedisCache()` from `'gatepass/server/redis'`). */
+  sharedCache?: SharedCache
+  /** Revocation fan-out to every instance's in-process cache. */
+  revocationBus?: RevocationBus
 }
 
 /** A check that passed: who, and what to re-check on each request. */
@@ -68,8 +79,10 @@ interface Verified {
 /** The validation state of a service: caches and key lookups, shared by all of its guards. */
 export interface Validator {
   guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, options?: GuardOptions<C>): (request: Request, clientIP: string | undefined) => Promise<GuardResult<C>>
-  /** Drops cached entries of an opaque token (by digest) or of a whole family. */
-  forget(what: { digest?: string; familyId?: string }): void
+  /** Drops cached entries of an opaque token (by digest) or of a whole family, on every instance. */
+  forget(what: RevocationEvent): Promise<void>
+  /** Drops this instance's cached tokens of a client + subject + binding (`deletePrevious`). */
+  forgetPrevious(of: { clientId: string; subject: string; binding: { kind: string; name: string } }): void
   /** Cache statistics. */
   stats(): { jwt: { size: number; hits: number; misses: number }; opaque: { size: number; bytes: number; hits: number; misses: number } }
 }
@@ -100,6 +113,39 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   })
   const opaqueMaxAge = options.opaqueCacheMaxAge ?? 5_000
   const negativeMaxAge = options.negativeCacheMaxAge ?? 1_000
+  const grace = options.storeOutageGrace ?? 0
+  const lastKnown = new LRU<AccessTokenRecord>({ maxEntries: grace > 0 ? (options.opaqueCacheSize ?? 10_000) : 0 })
+  const shared = options.sharedCache
+  const bus = options.revocationBus
+  const dropLocal = ({ digest, familyId }: RevocationEvent) => {
+    if (digest !== undefined) {
+      opaqueCache.delete(digest)
+      lastKnown.delete(digest)
+    }
+    if (familyId !== undefined) {
+      opaqueCache.deleteWhere((v) => v !== NEGATIVE && v.record.familyId === familyId)
+      lastKnown.deleteWhere((r) => r.familyId === familyId)
+    }
+  }
+  bus?.subscribe(dropLocal)
+
+  async function lookup(ctx: ServiceContext, digest: string): Promise<AccessTokenRecord | null> {
+    const fromShared = shared ? await shared.get(`at:${digest}`) : null
+    if (fromShared !== null) return JSON.parse(fromShared) as AccessTokenRecord
+    let record: AccessTokenRecord | null
+    try {
+      record = await ctx.store.findAccessToken(digest)
+    } catch (err) {
+      const known = err instanceof StoreUnavailableError ? lastKnown.get(digest) : undefined
+      if (known) return known
+      throw err
+    }
+    if (record) {
+      if (grace > 0) lastKnown.set(digest, record, ctx.now() + grace)
+      if (shared) await shared.set(`at:${digest}`, JSON.stringify(record), Math.min(opaqueMaxAge, (record.expiresAt ?? Number.POSITIVE_INFINITY) - ctx.now()))
+    }
+    return record
+  }
 
   async function verifyJWT(ctx: ServiceContext, token: string, digest: string, audiences: string[]): Promise<Verified> {
     const cached = jwtCache.get(digest)
@@ -165,7 +211,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   async function verifyOpaque(ctx: ServiceContext, digest: string): Promise<Verified> {
     let entry = opaqueCache.get(digest)
     if (entry === undefined) {
-      const record = await ctx.store.findAccessToken(digest)
+      const record = await lookup(ctx, digest)
       const now = ctx.now()
       if (!record) {
         opaqueCache.set(digest, NEGATIVE, now + negativeMaxAge)
@@ -232,9 +278,15 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
 
   return {
     guard,
-    forget({ digest, familyId }) {
-      if (digest !== undefined) opaqueCache.delete(digest)
-      if (familyId !== undefined) opaqueCache.deleteWhere((v) => v !== NEGATIVE && v.record.familyId === familyId)
+    forgetPrevious({ clientId, subject, binding }) {
+      const match = (r: AccessTokenRecord) => r.clientId === clientId && r.subject === subject && r.binding.kind === binding.kind && r.binding.name === binding.name
+      opaqueCache.deleteWhere((v) => v !== NEGATIVE && match(v.record))
+      lastKnown.deleteWhere(match)
+    },
+    async forget(event) {
+      dropLocal(event)
+      if (shared && event.digest !== undefined) await shared.delete(`at:${event.digest}`)
+      await bus?.publish(event)
     },
     stats() {
       return {

@@ -95,6 +95,21 @@ export function audienceList(aud: unknown): string[] {
   return []
 }
 
+/**
+ * Freezes a principal deeply before it is cached and shared between callers, so no caller can
+ * change what the next one gets.
+ */
+export function freezePrincipal<P extends Principal<AccessTokenClaims>>(principal: P): P {
+  deepFreeze(principal)
+  return principal
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return
+  Object.freeze(value)
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
+}
+
 /** Throws {@link InsufficientScopeError} unless every required scope was granted. */
 export function requireScopes<C extends AccessTokenClaims>(principal: Principal<C>, required: string[]): Principal<C> {
   for (const scope of required) if (!principal.scopes.includes(scope)) throw new InsufficientScopeError(required)

@@ -17,6 +17,7 @@ import {
   checkRequest,
   claimsSchemaOption,
   duration,
+  freezePrincipal,
   httpURL,
   isObject,
   nonEmptyString,
@@ -176,7 +177,8 @@ export function createIntrospectionVerifier<C extends AccessTokenClaims = Access
     if (!parsed.success) throw new VerifierUnavailableError('the introspection response is invalid', { cause: parsed.error })
     const answer = parsed.data
     const now = Date.now()
-    if (!answer.active) {
+    // A refresh token is never a bearer access token, whatever an authorization server answers.
+    if (!answer.active || (typeof answer.token_type === 'string' && /refresh/i.test(answer.token_type))) {
       const result: Introspected<C> = { active: false }
       cache?.set(digest, result, now + Math.min(cacheMaxAge, INACTIVE_CACHE_MAX_AGE))
       return result
@@ -189,7 +191,7 @@ export function createIntrospectionVerifier<C extends AccessTokenClaims = Access
 
   function toPrincipal(answer: IntrospectionResponse, token: string): Principal<C> {
     const claims = z.safeParse(claimsSchema, answer)
-    return {
+    return freezePrincipal({
       subject: answer.sub ?? answer.username ?? answer.client_id ?? '',
       clientId: answer.client_id ?? '',
       scopes: parseScope(answer.scope),
@@ -198,7 +200,7 @@ export function createIntrospectionVerifier<C extends AccessTokenClaims = Access
       expiresAt: typeof answer.exp === 'number' ? answer.exp * 1000 : null,
       username: answer.username ?? null,
       claims: claims.success ? claims.data : null,
-    }
+    })
   }
 
   async function verify(token: string): Promise<Principal<C>> {

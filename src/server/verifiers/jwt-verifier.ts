@@ -18,6 +18,7 @@ import {
   checkRequest,
   claimsSchemaOption,
   duration,
+  freezePrincipal,
   httpURL,
   isObject,
   nonEmptyString,
@@ -320,7 +321,7 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
     const parsed = z.safeParse(claimsSchema, payload)
     if (!parsed.success) throw new TokenClaimError('the access token claims are invalid', '', { cause: parsed.error })
     const claims = parsed.data
-    const principal: Principal<C> = {
+    const principal: Principal<C> = freezePrincipal({
       subject: claims.sub,
       clientId: claims.client_id,
       scopes: parseScope(claims.scope),
@@ -329,7 +330,7 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
       expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
       username: typeof claims.username === 'string' ? claims.username : claims.sub !== claims.client_id ? claims.sub : null,
       claims,
-    }
+    })
     if (tokens && digest !== null) tokens.set(digest, { principal, kid: header.kid ?? null }, principal.expiresAt ?? Infinity)
     return principal
   }
