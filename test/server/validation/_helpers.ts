@@ -5,7 +5,7 @@
  */
 import { base64url, importJWK, type JWK } from 'jose'
 import { expect } from 'vitest'
-import type { TokenService, TokenStore } from '../../../src/server/index.js'
+import { createMemoryStore, type TokenService, type TokenStore } from '../../../src/server/index.js'
 import { basic, CLIENT_SECRETS, creds, expectToken, ISSUER, makeService, post, type TestConfig, type TokenBody, type TestService } from '../_fixtures.js'
 
 export { AUD, basic, creds, digestOf, expectError, expectToken, HASHES, ISSUER, makeService, PASSWORDS, policyOf, post, SECRETS, T0, testClock, testConfig } from '../_fixtures.js'
@@ -151,4 +151,30 @@ export function ordersClaims(at: number, overrides: Record<string, unknown> = {}
 /** base64url of JSON (for hand-built compact tokens). */
 export function b64json(value: unknown): string {
   return base64url.encode(new TextEncoder().encode(JSON.stringify(value)))
+}
+
+/** A memory store that can be switched off: every call throws while `down` is true. */
+export function flakyStore(inner: TokenStore = createMemoryStore()): { store: TokenStore; setDown(down: boolean, only?: Array<keyof TokenStore>): void } {
+  let down = false
+  let only: Array<keyof TokenStore> | undefined
+  const store = {} as Record<string, unknown>
+  for (const name of Object.keys(inner) as Array<keyof TokenStore>) {
+    const method = inner[name] as unknown as (...args: unknown[]) => Promise<unknown>
+    store[name] = async (...args: unknown[]) => {
+      if (down && (only === undefined || only.includes(name))) throw new Error('connection refused (simulated outage)')
+      return method.apply(inner, args)
+    }
+  }
+  return {
+    store: store as unknown as TokenStore,
+    setDown(value, methods) {
+      down = value
+      only = methods
+    },
+  }
+}
+
+/** POSTs a form to `{base}/revoke` or `{base}/introspect` with HTTP Basic of `clientId`. */
+export function management(service: TokenService, path: string, clientId: string, params: Record<string, string>): Promise<Response> {
+  return post(service, path, params, { headers: { authorization: basicOf(clientId) } })
 }
