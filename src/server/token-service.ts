@@ -20,6 +20,7 @@ import { authenticateClient, clientCredentialsGrant, issue, passwordGrant, refre
 import type { FetchHandler, RequestContext } from './types.js'
 import { base64url } from 'jose'
 import type { AccessTokenClaims } from '../shared/schemas.js'
+import { runCleanup, startCleanup, type CleanupOptions } from './cleanup.js'
 import { createEdge } from './edge.js'
 import type { GuardResult, Principal } from './principal.js'
 import { introspect, revoke } from './token-endpoint/introspect.js'
@@ -44,6 +45,8 @@ export interface TokenServiceOptions {
   onError?: (error: unknown) => void
   /** Validation caches and clock leeway. */
   validation?: ValidationOptions
+  /** Delete expired tokens periodically (started by `ready()`, stopped by `close()`); `false` to disable. Default: every 60 s. */
+  cleanup?: CleanupOptions | false
 }
 
 /**
@@ -95,6 +98,13 @@ export interface TokenService {
    * @returns A Fetch handler; requests are expected under the proxy's `path`.
    */
   proxy(proxyName: string, options?: ProxyHandlerOptions & GuardOptions): FetchHandler
+  /**
+   * Deletes expired tokens and exhausted refresh families now (for cron jobs and serverless, where
+   * no interval runs).
+   *
+   * @returns How many rows were deleted.
+   */
+  cleanup(): Promise<number>
   /** Validation cache statistics (hits, misses, sizes). */
   stats(): ReturnType<ReturnType<typeof createValidator>['stats']>
 }
@@ -141,6 +151,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   let ctx: ServiceContext | undefined
   let starting: Promise<ServiceContext> | undefined
   let dummy: Promise<string> | undefined
+  let stopCleanup: (() => void) | undefined
 
   async function start(): Promise<ServiceContext> {
     await resolved.hashSecrets()
@@ -154,6 +165,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     }
     keys ??= createKeyManager({ store, environment: env.name, algorithms: resolved.algorithms, kek, now })
     await keys.ready()
+    if (options.cleanup !== false && !stopCleanup) stopCleanup = startCleanup(store, now, { ...options.cleanup, onError: options.onError })
     return {
       resolved,
       store,
@@ -331,7 +343,12 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       await ready()
     },
     async close() {
+      stopCleanup?.()
       await store.close()
+    },
+    async cleanup() {
+      await ready()
+      return runCleanup(store, now(), options.cleanup || {})
     },
     describe() {
       const env = resolved.config.environment
