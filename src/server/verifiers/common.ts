@@ -11,7 +11,14 @@ import { json } from '../lib/responses.js'
 import type { GuardResult, Principal } from '../principal.js'
 import { InsufficientScopeError, InvalidTokenError, VerifierUnavailableError } from './errors.js'
 
-/** A Fetch implementation (the global `fetch` by default). */
+/**
+ * A Fetch implementation the verifiers call instead of the global `fetch` (for tests, proxies or
+ * instrumentation).
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @group Validation
+ */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 
 export function isObject(value: unknown): value is Record<string, unknown> {

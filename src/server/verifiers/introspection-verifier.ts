@@ -102,6 +102,8 @@ type Introspected<C extends AccessTokenClaims> = { active: false } | { active: t
  * Answers are cached by the token's SHA-256 digest (LRU, `cacheMaxEntries`): active ones for
  * `cacheMaxAge` but never past the token's `exp`, inactive ones for at most 5 s. Concurrent
  * verifications of one token share one request. Then `audience` and `requiredScopes` are checked.
+ * An active answer whose `token_type` names a refresh token counts as inactive. The principal is
+ * deeply frozen (it is shared between callers).
  *
  * > [!WARNING]
  * > Fails closed: when the endpoint errs (network, timeout, non-200, unreadable body), `verify()`
@@ -116,7 +118,6 @@ type Introspected<C extends AccessTokenClaims> = { active: false } | { active: t
  * ```ts
  * import { createIntrospectionVerifier } from 'gatepass/server'
  *
- * let request!: Request
  * let clientSecret!: string
  * const verifier = createIntrospectionVerifier({
  *   endpoint: 'https://as.example/auth/introspect',
@@ -124,9 +125,12 @@ type Introspected<C extends AccessTokenClaims> = { active: false } | { active: t
  *   clientSecret,
  *   audience: 'orders-api',
  * })
- * const result = await verifier.check(request)
- * if (!result.ok) return result.response
- * console.log(result.principal.clientId, result.principal.kind)
+ *
+ * export async function orders(request: Request): Promise<Response> {
+ *   const result = await verifier.check(request)
+ *   if (!result.ok) return result.response // 401, 403, or 503 when the endpoint is down
+ *   return Response.json({ client: result.principal.clientId, kind: result.principal.kind })
+ * }
  * ```
  *
  * @see [RFC 7662 §2](https://www.rfc-editor.org/rfc/rfc7662#section-2)

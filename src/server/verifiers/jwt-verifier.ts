@@ -150,7 +150,8 @@ interface CachedVerification {
  * once per `cooldownDuration`, one request for any number of concurrent callers, seedable through
  * `jwksCache`. A token verified once is kept (by SHA-256 digest, up to `tokenCacheMaxEntries`, LRU)
  * until its `exp`, and later verified without signature work; such entries are dropped when a JWKS
- * fetch shows their `kid` is gone, and a stale JWKS is refetched before an entry is used.
+ * fetch shows their `kid` is gone, and a stale JWKS is refetched before an entry is used. The
+ * principal is deeply frozen (it is shared between callers).
  *
  * > [!WARNING]
  * > Option errors throw a `TypeError` with `code` `ERR_INVALID_ARG_TYPE` or `ERR_INVALID_ARG_VALUE`
@@ -163,16 +164,35 @@ interface CachedVerification {
  * ```ts
  * import { createJWTVerifier } from 'gatepass/server'
  *
- * let request!: Request
  * const verifier = createJWTVerifier({
  *   issuer: 'https://as.example/auth',
  *   jwksUri: 'https://as.example/auth/jwks',
  *   audience: 'orders-api',
  *   requiredScopes: ['orders:read'],
  * })
- * const result = await verifier.check(request)
- * if (!result.ok) return result.response
- * console.log(result.principal.subject)
+ *
+ * export async function orders(request: Request): Promise<Response> {
+ *   const result = await verifier.check(request)
+ *   if (!result.ok) return result.response
+ *   return Response.json({ subject: result.principal.subject })
+ * }
+ * ```
+ *
+ * @example Verify a token taken from elsewhere (a WebSocket message, a queue)
+ *
+ * ```ts
+ * import { createJWTVerifier } from 'gatepass/server'
+ * import { isGatepassError } from 'gatepass/shared'
+ *
+ * let token!: string
+ * const verifier = createJWTVerifier({ issuer: 'https://as.example/auth', metadataUrl: 'https://as.example/.well-known/oauth-authorization-server/auth', audience: 'orders-api' })
+ * try {
+ *   const principal = await verifier.verify(token)
+ *   console.log(principal.clientId, principal.scopes)
+ * } catch (err) {
+ *   if (isGatepassError(err)) console.warn(err.code) // e.g. ERR_ACCESS_TOKEN_EXPIRED
+ *   else throw err
+ * }
  * ```
  *
  * @example Seed the JWKS cache on a serverless cold start

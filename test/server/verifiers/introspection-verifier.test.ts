@@ -117,6 +117,16 @@ describe('createIntrospectionVerifier: answers', () => {
     expect(result.response.headers.get('www-authenticate')).toBe('Bearer realm="api", error="invalid_token", error_description="the access token is not active"')
   })
 
+  it('an active answer for a refresh token counts as inactive', async () => {
+    answers.set('refresh-1', { active: true, client_id: 'c', token_type: 'refresh_token' })
+    await rejects(verifier().verify('refresh-1'), 'ERR_TOKEN_INACTIVE', 'the access token is not active')
+  })
+
+  it('the principal is frozen (shared through the cache)', async () => {
+    const principal = await verifier().verify('opaque-1')
+    expect(Object.isFrozen(principal) && Object.isFrozen(principal.scopes)).toBe(true)
+  })
+
   it('check() with no token → 401 without error code; ok with a principal', async () => {
     const v = verifier({ audience: AUDIENCE })
     const none = await v.check(new Request('https://api.example/orders'))

@@ -462,6 +462,7 @@ describe('createJWTVerifier: verified-token cache', () => {
     const second = await v.verify(token)
     expect(spy).toHaveBeenCalledTimes(1)
     expect(second).toEqual(first)
+    expect(Object.isFrozen(second) && Object.isFrozen(second.scopes) && Object.isFrozen(second.claims)).toBe(true)
     await v.verify(await sign(k1, { claims: { jti: 'other' } }))
     expect(spy).toHaveBeenCalledTimes(2)
   })
