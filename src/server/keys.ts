@@ -28,6 +28,12 @@ export interface KeyManager {
   verificationKey(kid: string): Promise<LoadedKey | undefined>
   /** The public JWKS (next, active and retired keys). */
   jwks(): JWKS
+  /**
+   * Replaces the active key of every algorithm. The old keys are retired (they keep verifying
+   * until `retiredKeyLifetime` ms have passed), or deleted at once with `invalidate` (compromise:
+   * every JWT signed so far stops validating).
+   */
+  rotate(options: { invalidate?: boolean; retiredKeyLifetime: number }): Promise<void>
 }
 
 const KEK_PREFIX = 'enc:'
@@ -86,6 +92,15 @@ export function createKeyManager(options: { store: TokenStore; environment: stri
   const algorithms = [...options.algorithms]
   let keys = new Map<string, LoadedKey>()
   let lastReload = 0
+  let reloading: Promise<void> | undefined
+  /** Other instances rotate keys too: re-read the store in the background once a minute. */
+  const REFRESH_INTERVAL = 60_000
+  /** An unknown `kid` re-reads the store at most once a second. */
+  const MISS_COOLDOWN = 1_000
+  const refreshInBackground = () => {
+    if (reloading || now() - lastReload < REFRESH_INTERVAL) return
+    reloading = reload().catch(() => {}).finally(() => (reloading = undefined))
+  }
 
   async function reload() {
     const records = await store.listKeys(environment)
@@ -107,19 +122,32 @@ export function createKeyManager(options: { store: TokenStore; environment: stri
       if (changed) await reload()
     },
     signingKey(alg) {
+      refreshInBackground()
       let found: LoadedKey | undefined
       for (const k of keys.values()) if (k.alg === alg && k.state === 'active' && k.privateKey) found = k
       if (!found) throw new Error(`no active signing key for ${alg}`)
       return found
     },
     async verificationKey(kid) {
+      refreshInBackground()
       const found = keys.get(kid)
-      if (found || now() - lastReload < 30_000) return found
-      await reload()
+      if (found || now() - lastReload < MISS_COOLDOWN) return found
+      await (reloading ??= reload().finally(() => (reloading = undefined)))
       return keys.get(kid)
     },
     jwks() {
       return { keys: [...keys.values()].map((k) => k.publicJwk as JWKS['keys'][number]) }
+    },
+    async rotate({ invalidate = false, retiredKeyLifetime }) {
+      const at = now()
+      const records = await store.listKeys(environment)
+      for (const r of records) {
+        if (invalidate) await store.deleteKey(environment, r.kid)
+        else if (r.state === 'active') await store.updateKeyState(environment, r.kid, 'retired', at)
+        else if (r.state === 'retired' && r.retiredAt !== null && r.retiredAt + retiredKeyLifetime <= at) await store.deleteKey(environment, r.kid)
+      }
+      for (const alg of algorithms) await store.addKey(await generateKeyRecord(environment, alg, kek, at), { onlyIfNoActive: true })
+      await reload()
     },
   }
 }

@@ -99,6 +99,15 @@ export interface TokenService {
    */
   proxy(proxyName: string, options?: ProxyHandlerOptions & GuardOptions): FetchHandler
   /**
+   * Rotates the environment's signing keys: new keys sign from now on, the old ones stay in the
+   * JWKS and keep verifying until the longest access-token lifetime has passed. With
+   * `{ invalidate: true }` (key compromise) the old keys are deleted: every JWT issued so far
+   * stops validating, never-expiring ones included.
+   *
+   * @param options `invalidate` to drop the old keys at once.
+   */
+  rotateKeys(options?: { invalidate?: boolean }): Promise<void>
+  /**
    * Deletes expired tokens and exhausted refresh families now (for cron jobs and serverless, where
    * no interval runs).
    *
@@ -345,6 +354,13 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     async close() {
       stopCleanup?.()
       await store.close()
+    },
+    async rotateKeys(rotateOptions = {}) {
+      const context = await ready()
+      const policies = [...context.resolved.clients.values()].map((c) => c.policy)
+      const longest = Math.max(3600, ...policies.map((p) => (p.neverExpires ? 0 : p.accessTokenTtl)))
+      await context.keys.rotate({ invalidate: rotateOptions.invalidate === true, retiredKeyLifetime: longest * 1000 })
+      validator.clearJWT()
     },
     async cleanup() {
       await ready()

@@ -83,6 +83,8 @@ export interface Validator {
   forget(what: RevocationEvent): Promise<void>
   /** Drops this instance's cached tokens of a client + subject + binding (`deletePrevious`). */
   forgetPrevious(of: { clientId: string; subject: string; binding: { kind: string; name: string } }): void
+  /** Empties the verified-JWT cache (after a key rotation). */
+  clearJWT(): void
   /** Cache statistics. */
   stats(): { jwt: { size: number; hits: number; misses: number }; opaque: { size: number; bytes: number; hits: number; misses: number } }
 }
@@ -278,6 +280,9 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
 
   return {
     guard,
+    clearJWT() {
+      jwtCache.clear()
+    },
     forgetPrevious({ clientId, subject, binding }) {
       const match = (r: AccessTokenRecord) => r.clientId === clientId && r.subject === subject && r.binding.kind === binding.kind && r.binding.name === binding.name
       opaqueCache.deleteWhere((v) => v !== NEGATIVE && match(v.record))
