@@ -683,6 +683,10 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     return startFlight(k, 'invalidated', token ?? CURRENT)
   }
 
+  // Subscribe to other tabs from the start, so a token another tab obtains is adopted before this
+  // tab asks for one.
+  if (config.crossTab) void getKey().catch(() => undefined)
+
   return {
     getToken,
     async invalidate(token?: string, invalidateOptions: GetTokenOptions = {}) {

@@ -1,0 +1,135 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createTokenClient, memoryCache } from '../../src/client/index.js'
+import type { TokenClient, TokenClientEvents, TokenClientOptions } from '../../src/client/index.js'
+import { TOKEN_ENDPOINT, mockTokenServer, useServer } from './_helpers.js'
+
+const server = useServer()
+const clients: TokenClient[] = []
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close()
+  vi.unstubAllGlobals()
+})
+
+/** A minimal Web Locks implementation (exclusive mode, `ifAvailable`). */
+function fakeLocks() {
+  const held = new Map<string, Promise<void>>()
+  const log: string[] = []
+  async function request(name: string, a: unknown, b?: unknown): Promise<unknown> {
+    const [options, callback] = (typeof a === 'function' ? [{}, a] : [a, b]) as [{ ifAvailable?: boolean }, (lock: unknown) => unknown]
+    if (options.ifAvailable && held.has(name)) {
+      log.push('contended')
+      return callback(null)
+    }
+    while (held.has(name)) await held.get(name)
+    let release!: () => void
+    held.set(name, new Promise<void>((resolve) => (release = resolve)))
+    log.push('acquired')
+    try {
+      return await callback({ name, mode: 'exclusive' })
+    } finally {
+      held.delete(name)
+      release()
+    }
+  }
+  return { locks: { request }, log }
+}
+
+/** One "tab": its own memory cache, same origin (same BroadcastChannel namespace and locks). */
+function tab(clientId: string, overrides: Partial<TokenClientOptions> = {}) {
+  const client = createTokenClient({
+    tokenEndpoint: TOKEN_ENDPOINT,
+    clientId,
+    clientSecret: 's',
+    grant: 'client_credentials',
+    cache: memoryCache(),
+    jitter: 0,
+    ...overrides,
+  })
+  clients.push(client)
+  return client
+}
+
+function nextEvent<E extends keyof TokenClientEvents>(client: TokenClient, event: E): Promise<TokenClientEvents[E]> {
+  return new Promise((resolve) => {
+    const off = client.on(event, (payload) => {
+      off()
+      resolve(payload)
+    })
+  })
+}
+
+describe('cross-tab coordination', () => {
+  it('two tabs asking at once → one refresh; the waiting tab adopts the broadcast token', async () => {
+    const { locks, log } = fakeLocks()
+    vi.stubGlobal('navigator', { locks })
+    const ts = mockTokenServer({
+      override: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        return undefined
+      },
+    })
+    server.use(ts.handler)
+    const a = tab('tabs-1')
+    const b = tab('tabs-1')
+    const adopted = nextEvent(b, 'token')
+    const [ta, tb] = await Promise.all([a.getToken(), b.getToken()])
+    expect(ta.access_token).toBe('at-1')
+    expect(tb.access_token).toBe('at-1')
+    expect(ts.calls).toHaveLength(1)
+    expect(log).toEqual(['acquired', 'contended', 'acquired'])
+    expect(await adopted).toMatchObject({ reason: 'broadcast', grant: null, token: { access_token: 'at-1' } })
+  })
+
+  it('a tab adopts a token another tab broadcast, before it needs one', async () => {
+    const ts = mockTokenServer()
+    server.use(ts.handler)
+    const a = tab('tabs-2')
+    const b = tab('tabs-2')
+    await new Promise((resolve) => setTimeout(resolve, 10)) // both subscribed
+    const adopted = nextEvent(b, 'token')
+    await a.getToken()
+    await adopted
+    expect((await b.getToken()).access_token).toBe('at-1')
+    expect(ts.calls).toHaveLength(1)
+  })
+
+  it('ignores older or malformed broadcasts', async () => {
+    const ts = mockTokenServer()
+    server.use(ts.handler)
+    const b = tab('tabs-3')
+    await b.getToken() // at-1, stored now
+    const channel = new BroadcastChannel(`gatepass:${await keyOf('tabs-3')}`)
+    channel.postMessage({ v: 1, entry: { access_token: 'old', token_type: 'Bearer', expiresAt: null, uat: 0 } })
+    channel.postMessage({ v: 1, entry: { access_token: 42 } })
+    channel.postMessage('hello')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    channel.close()
+    expect((await b.getToken()).access_token).toBe('at-1')
+  })
+
+  it('falls back gracefully when neither Web Locks nor BroadcastChannel exist', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined)
+    vi.stubGlobal('navigator', undefined)
+    const ts = mockTokenServer()
+    server.use(ts.handler)
+    const a = tab('tabs-4')
+    const results = await Promise.all([a.getToken(), a.getToken()])
+    expect(results.map((r) => r.access_token)).toEqual(['at-1', 'at-1'])
+    expect(ts.calls).toHaveLength(1)
+  })
+
+  it('crossTab: false opts out', async () => {
+    const ts = mockTokenServer()
+    server.use(ts.handler)
+    const a = tab('tabs-5', { crossTab: false })
+    const b = tab('tabs-5', { crossTab: false })
+    await a.getToken()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect((await b.getToken()).access_token).toBe('at-2')
+  })
+})
+
+async function keyOf(clientId: string) {
+  const { tokenCacheKey } = await import('../../src/client/index.js')
+  return tokenCacheKey({ endpoint: TOKEN_ENDPOINT, clientId, subject: null })
+}
