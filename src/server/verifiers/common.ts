@@ -74,6 +74,16 @@ export function claimsSchemaOption<C extends AccessTokenClaims>(value: unknown, 
   return value as unknown as ClaimsSchema<C>
 }
 
+/**
+ * Whether a promise started for one request may be awaited by another. Not on Cloudflare Workers
+ * or Vercel Edge, where I/O belongs to the request that started it (jose's remote JWKS makes the
+ * same exception).
+ */
+export function canShareInFlight(): boolean {
+  const g = globalThis as { WebSocketPair?: unknown; EdgeRuntime?: unknown; navigator?: { userAgent?: string } }
+  return g.WebSocketPair === undefined && g.navigator?.userAgent !== 'Cloudflare-Workers' && g.EdgeRuntime !== 'vercel'
+}
+
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
 /**

@@ -14,6 +14,7 @@ import { LRU } from '../lib/lru.js'
 import type { GuardResult, Principal } from '../principal.js'
 import {
   audienceList,
+  canShareInFlight,
   checkRequest,
   claimsSchemaOption,
   duration,
@@ -213,10 +214,12 @@ export function createIntrospectionVerifier<C extends AccessTokenClaims = Access
     const digest = await sha256(token)
     let result = cache?.get(digest)
     if (!result) {
-      let pending = inflight.get(digest)
+      let pending = canShareInFlight() ? inflight.get(digest) : undefined
       if (!pending) {
-        pending = introspect(token, digest).finally(() => inflight.delete(digest))
-        inflight.set(digest, pending)
+        const started: Promise<Introspected<C>> = introspect(token, digest).finally(() => {
+          if (inflight.get(digest) === started) inflight.delete(digest)
+        })
+        inflight.set(digest, (pending = started))
       }
       result = await pending
     }

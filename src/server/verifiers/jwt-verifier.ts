@@ -15,6 +15,7 @@ import { LRU } from '../lib/lru.js'
 import type { GuardResult, Principal } from '../principal.js'
 import {
   audienceList,
+  canShareInFlight,
   checkRequest,
   claimsSchemaOption,
   duration,
@@ -279,14 +280,16 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
 
   async function keySet(): Promise<RemoteJWKSet> {
     if (remote) return remote
-    pendingMetadata ??= loadMetadata(metadataUrl!).then(
-      (set) => (remote = set),
+    if (pendingMetadata && canShareInFlight()) return pendingMetadata
+    const started: Promise<RemoteJWKSet> = loadMetadata(metadataUrl!).then(
+      (set) => (remote ??= set),
       (err: unknown) => {
-        pendingMetadata = undefined
+        if (pendingMetadata === started) pendingMetadata = undefined
         throw err
       },
     )
-    return pendingMetadata
+    pendingMetadata = started
+    return started
   }
 
   /** After a JWKS fetch, drops verified tokens whose `kid` the new set no longer has. */

@@ -229,6 +229,17 @@ describe('createIntrospectionVerifier: cache', () => {
     expect(principals).toHaveLength(50)
     expect(seen).toHaveLength(1)
   })
+
+  it('on Cloudflare Workers, concurrent callers do not await each other\'s request', async () => {
+    vi.stubGlobal('WebSocketPair', class {})
+    try {
+      const v = verifier({ cacheMaxAge: 0 })
+      await Promise.all([v.verify('opaque-1'), v.verify('opaque-1')])
+      expect(seen).toHaveLength(2)
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
 })
 
 describe('createIntrospectionVerifier: endpoint failures fail closed', () => {

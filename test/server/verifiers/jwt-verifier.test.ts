@@ -337,6 +337,11 @@ describe('createJWTVerifier: check() responses (RFC 6750)', () => {
 })
 
 describe('createJWTVerifier: JWKS cache', () => {
+  it('unknown kid on a cold JWKS → the first fetch only, then fail', async () => {
+    await rejects(verifier().verify(await sign(k2)), 'ERR_JWKS_NO_MATCHING_KEY', 'no key of the issuer matches the access token')
+    expect(jwksRequests).toBe(1)
+  })
+
   it('unknown kid → one refetch (after the cooldown) then fail; the cooldown holds further refetches', async () => {
     const v = verifier()
     await v.verify(await sign(k1))
