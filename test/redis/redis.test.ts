@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { isGatepassError } from '../../src/shared/errors.js'
@@ -317,6 +318,34 @@ describe.skipIf(!reachable)('createRedisCache() against Redis on 127.0.0.1:6379'
         expect(unhandled).toEqual([])
       } finally {
         process.off('unhandledRejection', onUnhandled)
+      }
+    })
+
+    it('answers misses at once when the server accepts connections but never answers', async () => {
+      const sockets: Socket[] = []
+      const server = createServer((socket) => void sockets.push(socket))
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      try {
+        const { port } = server.address() as AddressInfo
+        const onError = vi.fn()
+        const startedAt = performance.now()
+        const hung = await createRedisCache({ url: `redis://127.0.0.1:${port}`, prefix: runPrefix, onError })
+        opened.push(hung)
+        expect(performance.now() - startedAt).toBeLessThan(2500)
+        expect(hung.status()).toBe('degraded')
+        for (let i = 0; i < 10; i++) {
+          const t0 = performance.now()
+          expect(await hung.cache.get('k')).toBeNull()
+          await hung.cache.set('k', 'v', 1000)
+          await hung.bus.publish({ digest: 'd' })
+          expect(performance.now() - t0).toBeLessThan(500)
+        }
+        expect(onError).toHaveBeenCalledTimes(1)
+        expect(onError.mock.calls[0]![0]).toBeInstanceOf(CacheUnavailableError)
+        await hung.close()
+      } finally {
+        for (const socket of sockets) socket.destroy()
+        await new Promise((resolve) => server.close(resolve))
       }
     })
 

@@ -13,13 +13,14 @@ import { CacheDriverError } from './errors.js'
  *
  * Available from `'gatepass/server/redis'`.
  *
- * @example Hand a bundled `ioredis` to the cache
+ * @example Hand a bundled ioredis to the cache
  *
  * ```ts
  * import Redis from 'ioredis'
  * import { createRedisCache, loadDriver } from 'gatepass/server/redis'
  *
  * const redis = await createRedisCache({ [loadDriver]: async () => Redis })
+ * console.log(redis.status())
  * ```
  *
  * @group Caches

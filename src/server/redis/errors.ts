@@ -19,6 +19,7 @@ import { GatepassError } from '../../shared/errors.js'
  * const redis = await createRedisCache({
  *   onError: (err) => console.warn(err.message, err.cause),
  * })
+ * console.log(redis.status())
  * ```
  *
  * @group Caches

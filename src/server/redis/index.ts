@@ -26,7 +26,27 @@ export type { RevocationBus, RevocationEvent, SharedCache }
 const STARTUP_WAIT = 2000
 
 /**
- * Options of {@link createRedisCache}.
+ * Options of {@link createRedisCache}: where Redis is, the key prefix and channel, the outage
+ * hooks and the command timeout. Every option has a default.
+ *
+ * Available from `'gatepass/server/redis'`.
+ *
+ * @example A prefix per environment, outages to the service's logger
+ *
+ * ```ts
+ * import { createRedisCache, type RedisCacheOptions } from 'gatepass/server/redis'
+ *
+ * let logger!: { warn(message: string): void }
+ * let dropLocalCache!: () => void
+ * const options: RedisCacheOptions = {
+ *   url: 'redis://cache.internal:6379/2',
+ *   prefix: 'gatepass:staging:',
+ *   commandTimeout: 100,
+ *   onError: (err) => logger.warn(err.message),
+ *   onResubscribe: dropLocalCache,
+ * }
+ * export const redis = await createRedisCache(options)
+ * ```
  *
  * @group Caches
  */
@@ -67,6 +87,17 @@ export interface RedisCacheOptions {
 /**
  * What {@link createRedisCache} returns: the shared cache, the revocation bus and their
  * lifecycle.
+ *
+ * Available from `'gatepass/server/redis'`.
+ *
+ * @example Report the cache in a health check
+ *
+ * ```ts
+ * import type { RedisCache } from 'gatepass/server/redis'
+ *
+ * let redis!: RedisCache
+ * export const health = (): Response => Response.json({ redis: redis.status() })
+ * ```
  *
  * @group Caches
  */
@@ -154,14 +185,15 @@ function validate(options: RedisCacheOptions): void {
  * await redis.close()
  * ```
  *
- * @example Bring your own `ioredis` client
+ * @example Bring your own ioredis client
  *
  * ```ts
  * import Redis from 'ioredis'
  * import { createRedisCache } from 'gatepass/server/redis'
  *
  * const client = new Redis('redis://cache.internal:6379', { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
- * const { cache, bus, close } = await createRedisCache({ client })
+ * const redis = await createRedisCache({ client })
+ * await redis.close() // closes the subscriber connection only; `client` stays open
  * ```
  *
  * @group Caches
