@@ -232,18 +232,8 @@ export function creds(clientId: string, secret?: string): Record<string, string>
   return { client_id: clientId, client_secret: s }
 }
 
-/**
- * Asserts an RFC 6749 §5.2 error response and returns its body. `checkCharset: false` skips only
- * the §5.2 character-set check of `error_description` (used where a known bug breaks it and a
- * separate `it.fails` test covers that).
- */
-export async function expectError(
-  response: Response,
-  status: number,
-  error: string,
-  description?: string,
-  options: { checkCharset?: boolean } = {},
-): Promise<{ error: string; error_description: string }> {
+/** Asserts an RFC 6749 §5.2 error response (status, headers, exact members) and returns its body. */
+export async function expectError(response: Response, status: number, error: string, description?: string): Promise<{ error: string; error_description: string }> {
   const text = await response.text()
   expect({ status: response.status, text }).toMatchObject({ status })
   expect(response.headers.get('content-type')).toMatch(/^application\/json/)
@@ -254,7 +244,7 @@ export async function expectError(
   expect(body.error).toBe(error)
   expect(typeof body.error_description).toBe('string')
   // RFC 6749 §5.2: error_description is printable ASCII without `"` and `\`.
-  if (options.checkCharset !== false) expect(body.error_description).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]*$/)
+  expect(body.error_description).toMatch(/^[\x20\x21\x23-\x5b\x5d-\x7e]*$/)
   if (description !== undefined) expect(body.error_description).toBe(description)
   return body
 }

@@ -79,10 +79,9 @@ describe('config validation', () => {
     expect(issues).toHaveLength(3)
   })
 
-  // BUG: environment-variable references are resolved only after the schema has passed, so a
-  // config with schema errors AND a missing env var reports only the schema errors: not "every
-  // bad field" at once.
-  it.fails('lists a missing env var together with schema errors', async () => {
+  // Was a bug (fixed in f5596f0): env references were checked only once the schema passed, so a
+  // missing variable was not reported together with schema errors.
+  it('lists a missing env var together with schema errors', async () => {
     const issues = await issuesOf(
       testConfig((c) => {
         broken(c)

@@ -192,10 +192,9 @@ describe('reuse and replay', () => {
     await expectError(await refresh(t, 'orders-app', r0.refresh_token!), 400, 'invalid_grant', INVALID)
   })
 
-  // BUG: with deletePrevious, the rotation batch's revokePreviousOf also revokes the refresh token
-  // being consumed (same client + subject + binding), so a duplicate inside the grace window is
-  // refused (invalid_grant) instead of replaying the response.
-  it.fails('replays inside the grace window also when deletePrevious is on', async () => {
+  // Was a bug (fixed in f5596f0): with deletePrevious, the rotation also revoked the refresh token
+  // being consumed, so a duplicate inside the grace window got invalid_grant instead of the replay.
+  it('replays inside the grace window also when deletePrevious is on', async () => {
     const t = makeService((c) => void (policyOf(c, 'billing').deletePrevious = true))
     const r0 = await opaqueGrant(t)
     const original = await (await refresh(t, 'billing-app', r0.refresh_token!)).text()
