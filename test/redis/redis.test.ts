@@ -76,7 +76,8 @@ describe('createRedisCache() options', () => {
   })
 })
 
-describe.skipIf(!reachable)('createRedisCache() against Redis on 127.0.0.1:6379', () => {
+const suiteTitle = `createRedisCache() against Redis on 127.0.0.1:6379${reachable ? '' : ' (skipped: no Redis server answers there)'}`
+describe.skipIf(!reachable)(suiteTitle, () => {
   // Every instance shares the run's channel: close them after each test so none hears the next one.
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((r) => r.close()))
@@ -364,7 +365,7 @@ describe.skipIf(!reachable)('createRedisCache() against Redis on 127.0.0.1:6379'
       }
     })
 
-    it.skipIf(!binary)('recovers by itself when Redis comes back, and resubscribes', { timeout: 60_000 }, async () => {
+    it.skipIf(!binary)(`recovers by itself when Redis comes back, and resubscribes${binary ? '' : ' (skipped: no redis-server binary on PATH)'}`, { timeout: 60_000 }, async () => {
       const url = `redis://127.0.0.1:${THROWAWAY_PORT}`
       let server: ChildProcess | undefined = await startRedisServer(binary!, THROWAWAY_PORT)
       try {
