@@ -200,7 +200,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   }
 
   const edge = createEdge(resolved)
-  const validator = createValidator(ready, options.validation)
+  const validator = createValidator(ready, options.validation, now)
   const mounted = resolved.config.proxies
     .filter((p) => p.upstream !== undefined)
     .map((p) => ({ prefix: `${p.path ?? `/apigateway/${p.name}`}`.replace(/\/+$/, ''), handler: proxy(p.name) }))

@@ -105,18 +105,19 @@ function toPrincipalFromRecord(record: AccessTokenRecord): Principal<AccessToken
 }
 
 /** Creates the validator of a service. */
-export function createValidator(getContext: () => Promise<ServiceContext>, options: ValidationOptions = {}): Validator {
+export function createValidator(getContext: () => Promise<ServiceContext>, options: ValidationOptions = {}, now: () => number = Date.now): Validator {
   const leeway = options.leeway ?? 30
-  const jwtCache = new LRU<Verified>({ maxEntries: options.verifiedJWTCacheSize ?? 10_000 })
+  const jwtCache = new LRU<Verified>({ maxEntries: options.verifiedJWTCacheSize ?? 10_000, now })
   const opaqueCache = new LRU<{ record: AccessTokenRecord } | typeof NEGATIVE>({
     maxEntries: options.opaqueCacheSize ?? 10_000,
     maxBytes: options.opaqueCacheBytes ?? 16 * 1024 * 1024,
     sizeOf: (v) => (v === NEGATIVE ? 16 : 400 + JSON.stringify((v as { record: AccessTokenRecord }).record).length),
+    now,
   })
   const opaqueMaxAge = options.opaqueCacheMaxAge ?? 5_000
   const negativeMaxAge = options.negativeCacheMaxAge ?? 1_000
   const grace = options.storeOutageGrace ?? 0
-  const lastKnown = new LRU<AccessTokenRecord>({ maxEntries: grace > 0 ? (options.opaqueCacheSize ?? 10_000) : 0 })
+  const lastKnown = new LRU<AccessTokenRecord>({ maxEntries: grace > 0 ? (options.opaqueCacheSize ?? 10_000) : 0, now })
   const shared = options.sharedCache
   const bus = options.revocationBus
   const dropLocal = ({ digest, familyId }: RevocationEvent) => {
@@ -153,7 +154,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     const cached = jwtCache.get(digest)
     if (cached) {
       if (cached.principal.expiresAt !== null && cached.principal.expiresAt + leeway * 1000 <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
-      if (!cached.principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
+      if (!cached.principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token aud claim is not valid here', 401)
       if (cached.kid !== undefined && !(await ctx.keys.verificationKey(cached.kid))) jwtCache.delete(digest)
       else return cached
     }
@@ -235,7 +236,6 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     const realm = guardOptions.realm ?? proxy.name
     const required = guardOptions.scopes ?? []
     const claimsSchema = guardOptions.claims
-    const proxyMode = proxy.tokenPolicy.management
 
     return async function checkRequest(request: Request, clientIP: string | undefined): Promise<GuardResult<C>> {
       let token: string | null
@@ -248,11 +248,17 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       try {
         const ctx = await getContext()
         const audiences = [ctx.resolved.audiences.proxies.get(proxy.name)!]
-        if (proxy.group !== undefined) audiences.push(ctx.resolved.audiences.groups.get(proxy.group)!)
+        // A proxy accepts tokens managed the way its own policy or its group's policy says.
+        const modes = [proxy.tokenPolicy.management]
+        if (proxy.group !== undefined) {
+          audiences.push(ctx.resolved.audiences.groups.get(proxy.group)!)
+          const group = ctx.resolved.config.groups.find((g) => g.name === proxy.group)
+          if (group) modes.push(group.tokenPolicy.management)
+        }
         const digest = await sha256(token)
         const verified = token.split('.').length === 3 ? await verifyJWT(ctx, token, digest, audiences) : await verifyOpaque(ctx, digest)
         const { principal } = verified
-        if (verified.mode !== proxyMode) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
+        if (!modes.includes(verified.mode)) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
         if (!principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
         if (verified.mode === 'acl') {
           const client = ctx.resolved.clients.get(principal.clientId)
