@@ -103,11 +103,9 @@ describe('ACL: live credential and grant checks', () => {
     }
   })
 
-  // BUG: the guard takes the management mode from the member proxy's own token policy (which
-  // defaults to `policy`), not from its group's: a proxy of an ACL-managed group that does not
-  // repeat `tokenPolicy: { management: 'acl' }` refuses every ACL token, so group grants are useless
-  // there (src/server/validation/guard.ts `proxyMode = proxy.tokenPolicy.management`).
-  it.fails('accepts a granted ACL token at a member of an ACL-managed group that has no token policy of its own', async () => {
+  // Regression: the guard once took the management mode from the member proxy's own (default
+  // `policy`) token policy only, so group grants were useless there (found by this suite, fixed by the lead).
+  it('accepts a granted ACL token at a member of an ACL-managed group that has no token policy of its own', async () => {
     const { service } = makeACLService((c) => void c.proxies.push({ name: 'journal', group: 'vault' }))
     const { access_token } = await ccToken(service, 'acme')
     await accepted(service, 'journal', apiRequest(access_token, { path: '/apigateway/journal/x' }))

@@ -300,7 +300,9 @@ describe('JWT: verified-token cache', () => {
     const { service } = makeService(undefined, { clock })
     const { access_token } = await ccToken(service, 'orders-app')
     await accepted(service, 'orders', apiRequest(access_token))
-    await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: '/apigateway/billing/x' })), 'billing', 'invalid_token', NOT_HERE)
+    expect(service.stats().jwt.size).toBe(1)
+    // The same description as for an uncached token (the cache must not change the answer).
+    await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: '/apigateway/billing/x' })), 'billing', 'invalid_token', 'the access token aud claim is not valid here')
   })
 
   it('does not cache with verifiedJWTCacheSize 0', async () => {
@@ -312,11 +314,9 @@ describe('JWT: verified-token cache', () => {
     expect(service.stats().jwt).toMatchObject({ size: 0, hits: 0 })
   })
 
-  // BUG: the validation caches (src/server/lib/lru.ts) run on Date.now, not on the service clock
-  // (`createTokenService(…, { now })`): with an injected clock in the past every entry is stored
-  // already expired, so nothing is ever cached; with a clock ahead of real time entries would
-  // outlive the service's notion of expiry (only saved by the guard's own re-checks).
-  it.fails('serves the second check from the cache under an injected clock (T0)', async () => {
+  // Regression: the caches once ran on Date.now instead of the service clock, so nothing was cached
+  // under an injected clock in the past (found by this suite, fixed by the lead).
+  it('serves the second check from the cache under an injected clock (T0)', async () => {
     const { service } = makeService()
     const { access_token } = await ccToken(service, 'orders-app')
     await accepted(service, 'orders', apiRequest(access_token))

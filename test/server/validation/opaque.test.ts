@@ -155,6 +155,7 @@ describe('opaque tokens: cache and revocation', () => {
     const { access_token } = await ccToken(a, 'billing-app')
     await accepted(a, 'billing', apiRequest(access_token, { path: BILLING }))
     expect((await management(b, '/auth/revoke', 'billing-app', { token: access_token })).status).toBe(200)
+    clock.advance(80)
     await new Promise((resolve) => setTimeout(resolve, 80))
     await expectChallenge(await refused(a, 'billing', apiRequest(access_token, { path: BILLING })), 'billing', 'invalid_token', 'the access token has been revoked')
   })
