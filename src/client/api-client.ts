@@ -67,7 +67,10 @@ function withTimeout(signal: AbortSignal, timeout: number | false | undefined): 
  *
  * @param options `tokens` plus any `ky` options (`prefixUrl`, `timeout`, `retry`, `hooks`, `fetch`, …).
  * @returns A `ky` instance; use it as `api.get('invoices').json()`.
- * @throws `TypeError` (`ERR_INVALID_ARG_TYPE`) when `tokens` is missing.
+ * @throws `TypeError` (`ERR_INVALID_ARG_TYPE`) when `tokens` is missing. Requests reject with
+ *   `ky`'s `HTTPError` for error statuses (a 401 that persists after the one retry included), and
+ *   with the token client's error (e.g. `ResponseBodyError` `invalid_client`) when no token can be
+ *   obtained.
  * @example Call a protected API
  *
  * ```ts
@@ -130,7 +133,8 @@ export function createAPIClient(options: APIClientOptions): KyInstance {
  *
  * @param tokens Where access tokens come from.
  * @param fetchImpl The underlying `fetch`. Default: the global `fetch`, looked up on each call.
- * @returns A function with the signature of `fetch`.
+ * @returns A function with the signature of `fetch`. It rejects with the token client's error when
+ *   no token can be obtained.
  * @example Authorized fetch
  *
  * ```ts

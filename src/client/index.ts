@@ -63,7 +63,8 @@ export {
   isGatepassError,
 } from '../shared/errors.js'
 export type { GatepassErrorCode } from '../shared/errors.js'
-export * as errors from './errors-namespace.js'
+import * as errors from './errors-namespace.js'
+export { errors }
 
 // Deliberately private: src/client/lib/* (response helpers, WWW-Authenticate parser) and
 // src/client/cross-tab.ts (used through the `crossTab` option).

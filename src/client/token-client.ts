@@ -236,6 +236,11 @@ export interface TokenClient {
   on<E extends keyof TokenClientEvents>(event: E, listener: (payload: TokenClientEvents[E]) => void): () => void
   /** `true` while a token request is in flight. */
   readonly reloading: boolean
+  /**
+   * `true` when the token this client last read or wrote is outside the refresh window (a
+   * `getToken()` now would make no request, unless another writer changed the cache).
+   */
+  readonly fresh: boolean
   /** Stops cross-tab listening and drops the listeners. The client still works, uncoordinated. */
   close(): void
 }
@@ -718,6 +723,9 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     },
     get reloading() {
       return flight !== undefined
+    },
+    get fresh() {
+      return last !== undefined && state(last, config.now()) === 'fresh'
     },
     close() {
       closed = true

@@ -119,6 +119,19 @@ describe('createAPIClient', () => {
     expect(seen).toEqual(['Bearer t1', 'Bearer t2'])
   })
 
+  it('surfaces the token error when no new token can be obtained', async () => {
+    const failure = Object.assign(new Error('invalid_client'), { code: 'ERR_RESPONSE_BODY' })
+    const tokens: TokenSource = {
+      getToken: async () => ({ access_token: 't1', token_type: 'Bearer', expiresAt: null }),
+      invalidate: async () => {
+        throw failure
+      },
+    }
+    server.use(http.get(`${API}/z`, () => new HttpResponse(null, challenge('Bearer error="invalid_token"'))))
+    expect(await rejection(createAPIClient({ prefixUrl: API, tokens }).get('z'))).toBe(failure)
+    expect(await rejection(authFetch(tokens)(`${API}/z`))).toBe(failure)
+  })
+
   it('rejects a missing token source', () => {
     expect(() => createAPIClient({ prefixUrl: API } as never)).toThrow(
       expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: '"tokens" must have getToken and invalidate functions' }),
