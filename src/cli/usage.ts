@@ -1,0 +1,67 @@
+/**
+ * Help texts of the `gatepass` command line. Internal.
+ */
+
+const MAIN = `Usage: gatepass <command> [options]
+
+Commands:
+  serve          Run the token service of a configuration file on a node:http server
+  hash-secret    Hash a client secret (or a user password) for a configuration file
+  keys generate  Generate a signing key pair (PKCS#8 PEM private key + public JWK)
+
+Options:
+  -h, --help     Show help (also: gatepass <command> --help, gatepass help <command>)
+  -v, --version  Show the version
+
+Exit codes: 0 success, 1 failure (bad config, store or port problem), 2 bad usage.`
+
+const SERVE = `Usage: gatepass serve --config <file> [--port <n>] [--host <address>]
+
+Runs the token service of one environment (and the proxies of the configuration) until
+SIGINT or SIGTERM.
+
+Options:
+  -c, --config <file>  Configuration: .json, .js/.mjs (default export), or .ts (run under tsx)
+  -p, --port <n>       TCP port (default: $PORT, else 8080; 0 picks a free port)
+      --host <address> Interface to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)
+  -h, --help           Show this help
+
+The store is chosen by the "store" field of the configuration:
+  { "kind": "memory" }                                   (default; lost on exit)
+  { "kind": "sqlite", "path": ".gatepass/gatepass.db" }  (needs better-sqlite3@12)
+  { "kind": "postgres", "connectionString": { "env": "DATABASE_URL" } }  (needs pg)
+Relative SQLite paths are resolved from the current directory.`
+
+const HASH_SECRET = `Usage: gatepass hash-secret [--password [--iterations <n>]] [--json]
+
+Reads a secret from stdin (one line; the final newline is dropped) and prints its digest for
+the configuration. With no input on stdin (or when stdin is a terminal) it generates a new
+256-bit client secret and prints it once, next to its digest.
+
+  echo -n "$CLIENT_SECRET" | gatepass hash-secret     -> sha256:...
+  gatepass hash-secret                                  -> a new secret + its digest
+  gatepass hash-secret --password < password.txt        -> pbkdf2-sha256$...
+
+Options:
+      --password          Hash a user password with PBKDF2-SHA256 instead (slow KDF)
+      --iterations <n>    PBKDF2 iterations (default 600000; at least 1000)
+      --json              Print {"digest": ..., "secret"?: ...} instead of text
+  -h, --help              Show this help`
+
+const KEYS = `Usage: gatepass keys generate [--alg <alg>] [--json]
+
+Generates a signing key pair and prints the private key (PKCS#8 PEM; keep it secret) and the
+public key as a JWK with its RFC 7638 thumbprint as "kid".
+
+Options:
+      --alg <alg>  RS256 (default), RS384, RS512, PS256, ES256 or EdDSA (Ed25519)
+      --json       Print {"kid", "alg", "privateKey", "publicJwk"} instead of text
+  -h, --help       Show this help`
+
+/** Usage text by command name (`''` for the overview). */
+export const USAGE: Record<string, string> = {
+  '': MAIN,
+  serve: SERVE,
+  'hash-secret': HASH_SECRET,
+  keys: KEYS,
+}
