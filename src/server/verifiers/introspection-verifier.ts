@@ -9,7 +9,6 @@ import * as z from 'zod/mini'
 import { invalidArgument } from '../../shared/lib/args.js'
 import { accessTokenClaimsSchema, introspectionResponseSchema } from '../../shared/schemas.js'
 import type { AccessTokenClaims, ClaimsSchema, IntrospectionResponse } from '../../shared/schemas.js'
-import { sha256 } from '../lib/crypto.js'
 import { LRU } from '../lib/lru.js'
 import type { GuardResult, Principal } from '../principal.js'
 import {
@@ -28,6 +27,7 @@ import {
   stringList,
 } from './common.js'
 import type { FetchLike } from './common.js'
+import { digestKey } from './digest.js'
 import { InactiveTokenError, TokenClaimError, VerifierUnavailableError } from './errors.js'
 
 /** How long an `"active": false` answer is cached, at most (ms). */
@@ -211,7 +211,7 @@ export function createIntrospectionVerifier<C extends AccessTokenClaims = Access
   async function verify(token: string): Promise<Principal<C>> {
     if (typeof token !== 'string') throw invalidArgument('"token" must be a string', 'ERR_INVALID_ARG_TYPE')
     if (token.length === 0) throw new InactiveTokenError('the access token is not active')
-    const digest = await sha256(token)
+    const digest = digestKey(token)
     let result = cache?.get(digest)
     if (!result) {
       let pending = canShareInFlight() ? inflight.get(digest) : undefined

@@ -10,7 +10,6 @@ import * as z from 'zod/mini'
 import { invalidArgument } from '../../shared/lib/args.js'
 import { accessTokenClaimsSchema, authorizationServerMetadataSchema } from '../../shared/schemas.js'
 import type { AccessTokenClaims, ClaimsSchema } from '../../shared/schemas.js'
-import { sha256 } from '../lib/crypto.js'
 import { LRU } from '../lib/lru.js'
 import type { GuardResult, Principal } from '../principal.js'
 import {
@@ -29,6 +28,7 @@ import {
   stringList,
 } from './common.js'
 import type { FetchLike } from './common.js'
+import { digestKey } from './digest.js'
 import { GatepassError } from '../../shared/errors.js'
 import {
   ExpiredTokenError,
@@ -361,7 +361,7 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
   async function verify(token: string): Promise<Principal<C>> {
     if (typeof token !== 'string') throw invalidArgument('"token" must be a string', 'ERR_INVALID_ARG_TYPE')
     if (!tokens) return requireScopes(await verifyCold(token, null), requiredScopes)
-    const digest = await sha256(token)
+    const digest = digestKey(token)
     syncRetiredKeys()
     let hit = tokens.get(digest)
     if (hit && remote && !remote.fresh) {
