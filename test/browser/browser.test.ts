@@ -4,12 +4,13 @@
  * origin share one refresh.
  */
 import type { Browser, Page } from 'playwright-core'
+import type * as gatepassClient from '../../src/client/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { browserAvailable, clientBundle, launchBrowser, startAPIServer, startPageServer, USER, type APIServer } from './_harness.js'
 
 declare global {
   interface Window {
-    gp: typeof import('../../src/client/index.js')
+    gp: typeof gatepassClient
     gpReady: boolean
   }
 }
