@@ -138,6 +138,11 @@ export interface TokenClientOptions {
   backgroundRefresh?: boolean
   /** Retry policy for transient failures. */
   retry?: RetryOptions
+  /**
+   * Abort one attempt of a request to the authorization server after this many ms (it then counts
+   * as a network failure and is retried). `0` disables the timeout. Default `30_000`.
+   */
+  timeoutDuration?: number
   /** Lenient parsing of token responses for legacy servers. Default: strict. */
   lenient?: boolean | LenientOptions
   /** Use the JWT `exp` when it is earlier than `expires_in` or when `expires_in` is absent. Default `true`. */
@@ -267,6 +272,11 @@ function isTransientStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505)
 }
 
+/** An `AbortSignal` that aborts after `ms`, where `AbortSignal.timeout` exists (0 = none). */
+function timeoutSignal(ms: number): AbortSignal | undefined {
+  return ms > 0 && typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(ms) : undefined
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
@@ -352,6 +362,7 @@ function checkOptions(options: TokenClientOptions) {
     resource,
     cache: options.cache ?? memoryCache(),
     refreshSkew: nonNegative(options.refreshSkew, 'refreshSkew', 30_000),
+    timeoutDuration: nonNegative(options.timeoutDuration, 'timeoutDuration', 30_000),
     jitter: nonNegative(options.jitter, 'jitter', 5_000),
     backgroundRefresh: options.backgroundRefresh === true,
     retry: {
@@ -524,11 +535,12 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   async function discover(issuer: string): Promise<AuthorizationServer> {
     const url = new URL(issuer)
     const appended = `${issuer.replace(/\/+$/, '')}/.well-known/oauth-authorization-server`
-    let response = await send(() => new Request(appended, { headers: { accept: 'application/json' } }), (r) => r)
+    const get = (href: string) => (signal: AbortSignal | undefined) => new Request(href, signal ? { headers: { accept: 'application/json' }, signal } : { headers: { accept: 'application/json' } })
+    let response = await send(get(appended), (r) => r)
     if (response.status === 404 && url.pathname !== '/') {
       void response.body?.cancel().catch(() => undefined)
       const inserted = `${url.origin}/.well-known/oauth-authorization-server${url.pathname.replace(/\/+$/, '')}`
-      response = await send(() => new Request(inserted, { headers: { accept: 'application/json' } }), (r) => r)
+      response = await send(get(inserted), (r) => r)
     }
     if (!response.ok) throw new DiscoveryError(`metadata request failed with status ${response.status}`, { cause: await errorFromResponse(response) })
     const body = await readJSON(response).catch((cause: unknown) => {
@@ -552,9 +564,12 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
    * Sends a request built by `build` and processes the response with `process`, retrying network
    * errors and transient statuses (honouring `Retry-After`).
    */
-  async function send<T>(build: () => Request | Promise<Request>, process: (response: Response) => T | Promise<T>): Promise<T> {
+  async function send<T>(
+    build: (signal: AbortSignal | undefined) => Request | Promise<Request>,
+    process: (response: Response) => T | Promise<T>,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const request = await build()
+      const request = await build(timeoutSignal(config.timeoutDuration))
       let response: Response
       try {
         response = await config.fetch(request)
@@ -577,10 +592,10 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     }
   }
 
-  async function requestToken(build: (as: AuthorizationServer) => Promise<Request>): Promise<TokenEndpointResult> {
+  async function requestToken(build: (as: AuthorizationServer, options: TokenRequestOptions) => Promise<Request>): Promise<TokenEndpointResult> {
     const as = await authorizationServer()
     return send(
-      () => build(as),
+      (signal) => build(as, signal ? { ...grantOptions, signal } : grantOptions),
       (response) => processTokenResponse(response, processOptions),
     )
   }
@@ -616,7 +631,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       const refreshToken = entry?.refresh_token
       if (typeof refreshToken === 'string' && refreshToken.length > 0) {
         try {
-          result = await requestToken((as) => refreshTokenGrantRequest(as, client, clientAuth, refreshToken, grantOptions))
+          result = await requestToken((as, o) => refreshTokenGrantRequest(as, client, clientAuth, refreshToken, o))
           used = 'refresh_token'
           if (result.refresh_token === undefined) result = { ...result, refresh_token: refreshToken }
         } catch (error) {
@@ -625,10 +640,10 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         }
       }
       if (!result) {
-        result = await requestToken((as) =>
+        result = await requestToken((as, o) =>
           grant === 'client_credentials'
-            ? clientCredentialsGrantRequest(as, client, clientAuth, grantOptions)
-            : passwordGrantRequest(as, client, clientAuth, grant.username, grant.password, grantOptions),
+            ? clientCredentialsGrantRequest(as, client, clientAuth, o)
+            : passwordGrantRequest(as, client, clientAuth, grant.username, grant.password, o),
         )
       }
       const now = config.now()

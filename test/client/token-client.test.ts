@@ -294,6 +294,23 @@ describe('createTokenClient: transient failures', () => {
     expect(attempts).toBe(3)
   })
 
+  it('times out a hung request (timeoutDuration) and retries it like a network failure', async () => {
+    let attempts = 0
+    const tokens = makeClient({
+      timeoutDuration: 20,
+      retry: { limit: 1, baseDelay: 0 },
+      [customFetch]: (request) =>
+        new Promise<Response>((_resolve, reject) => {
+          attempts++
+          request.signal.addEventListener('abort', () => reject(request.signal.reason))
+        }),
+    })
+    const err = await rejection(tokens.getToken())
+    expect(err).toMatchObject({ code: 'ERR_TOKEN_REQUEST_FAILED' })
+    expect(err.cause.name).toBe('TimeoutError')
+    expect(attempts).toBe(2)
+  })
+
   it('does not retry client errors', async () => {
     const ts = mockTokenServer({ override: () => HttpResponse.json({ error: 'invalid_client' }, { status: 401 }) })
     server.use(ts.handler)
