@@ -190,6 +190,18 @@ describe('discovery metadata', () => {
     expect(await multi.json()).toMatchObject(metadataFor('http://a.example.net:8443/credential'))
   })
 
+  // BUG: with trustForwardedHeaders, the metadata fetched through the forwarded host advertises
+  // `issuer: https://public.example.net/auth`, but tokens obtained through the same host carry the
+  // configured `iss` (https://gw.example.com/auth). RFC 9068 §4 / RFC 8414 §3.3 want them equal, so
+  // a conforming client rejects every token.
+  it.fails('keeps the metadata issuer and the token iss consistent behind trusted forwarded headers', async () => {
+    const { service } = makeService((c) => void (c.environment.trustForwardedHeaders = true))
+    const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'public.example.net' }
+    const metadata = (await (await service.fetch(new Request(`${ISSUER}/auth/.well-known/oauth-authorization-server`, { headers: forwarded }))).json()) as { issuer: string }
+    const body = await expectToken(await post(service, '/auth/token', { ...CC, ...creds('orders-app') }, { headers: forwarded }))
+    expect(decodeJwt(body.access_token).iss).toBe(metadata.issuer)
+  })
+
   it.each([
     ['a non-http proto', { 'x-forwarded-proto': 'javascript', 'x-forwarded-host': 'public.example.net' }],
     ['a host with a path', { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example.net/x' }],

@@ -17,6 +17,7 @@ import {
   post,
   rawBasic,
   SECRETS,
+  type TestConfig,
 } from '../_fixtures.js'
 
 const CC = { grant_type: 'client_credentials' }
@@ -405,5 +406,34 @@ describe('ACL credential state', () => {
     })
     await expectError(await post(service, '/credential/token', { ...CC, ...creds('acme') }), 401, 'invalid_client', 'the client is disabled')
     await expectError(await post(service, '/credential/token', { ...CC, ...creds('globex') }), 401, 'invalid_client', 'the client has expired')
+  })
+
+  describe('IP allow-list', () => {
+    const aclRequest = (headers: Record<string, string> = {}) => formRequest('/credential/token', { ...CC, ...creds('acme') }, { headers })
+    const allowList = (c: TestConfig) => void (c.credentials[0]!.ipAllowList = ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'])
+
+    it.each(['10.1.2.3', '::ffff:10.1.2.3', '2001:db8::42', '192.0.2.7'])('accepts a peer address on the list (%s)', async (remoteAddress) => {
+      const { service } = makeService(allowList)
+      await expectToken(await service.fetch(aclRequest(), { remoteAddress }))
+    })
+
+    it.each([['192.0.2.8'], ['11.0.0.1'], ['2001:db9::1'], [undefined]])('refuses a peer address not on the list (%s)', async (remoteAddress) => {
+      const { service } = makeService(allowList)
+      const response = await service.fetch(aclRequest(), remoteAddress === undefined ? undefined : { remoteAddress })
+      expect(response.headers.get('www-authenticate')).toBe(basicChallenge('/credential'))
+      await expectError(response, 401, 'invalid_client', 'the client may not obtain tokens from this address')
+    })
+
+    it('does not trust X-Forwarded-For without client-IP settings', async () => {
+      const { service } = makeService(allowList)
+      const response = await service.fetch(aclRequest({ 'x-forwarded-for': '10.1.2.3', 'x-real-ip': '10.1.2.3', forwarded: 'for=10.1.2.3' }), { remoteAddress: '198.51.100.1' })
+      await expectError(response, 401, 'invalid_client', 'the client may not obtain tokens from this address')
+    })
+
+    it('says nothing about the address to a caller with a wrong secret', async () => {
+      const { service } = makeService(allowList)
+      const response = await service.fetch(formRequest('/credential/token', { ...CC, ...creds('acme', 'wrong-secret') }), { remoteAddress: '198.51.100.1' })
+      await expectError(response, 401, 'invalid_client', 'client authentication failed')
+    })
   })
 })
