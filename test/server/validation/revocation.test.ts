@@ -1,0 +1,153 @@
+/**
+ * RFC 7009 token revocation at `POST {base}/revoke`: HTTP Basic required, 200 with an empty body
+ * for unknown and foreign tokens (which stay valid), opaque access and refresh tokens revoked
+ * together, a JWT revoking its refresh token, and 503 (never a false 200) when the store fails.
+ */
+import { describe, expect, it } from 'vitest'
+import { accepted, apiRequest, ccToken, creds, expectChallenge, expectError, flakyStore, ISSUER, makeACLService, makeService, management, post, refused, testClock } from './_helpers.js'
+
+const BILLING = '/apigateway/billing/x'
+
+async function expectRevoked(response: Response): Promise<void> {
+  const text = await response.text()
+  expect({ status: response.status, text }).toEqual({ status: 200, text: '' })
+  expect(response.headers.get('cache-control')).toBe('no-store')
+}
+
+function refresh(service: ReturnType<typeof makeService>['service'], clientId: string, refreshToken: string, base = '/auth'): Promise<Response> {
+  return post(service, `${base}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, ...creds(clientId) })
+}
+
+describe('revocation: request rules', () => {
+  it('requires HTTP Basic: body credentials get 401 invalid_client', async () => {
+    const { service } = makeService()
+    const { access_token } = await ccToken(service, 'billing-app')
+    const response = await post(service, '/auth/revoke', { token: access_token, ...creds('billing-app') })
+    await expectError(response, 401, 'invalid_client', 'HTTP Basic client authentication is required')
+    expect(response.headers.get('www-authenticate')).toBe(`Basic realm="${ISSUER}/auth", charset="UTF-8"`)
+    // Nothing was revoked.
+    await accepted(service, 'billing', apiRequest(access_token, { path: BILLING }))
+  })
+
+  it('refuses a missing token parameter with 400 invalid_request', async () => {
+    const { service } = makeService()
+    await expectError(await management(service, '/auth/revoke', 'billing-app', {}), 400, 'invalid_request', 'the token parameter is required')
+  })
+
+  it('answers 200 with an empty body for an unknown token', async () => {
+    const { service } = makeService()
+    await expectRevoked(await management(service, '/auth/revoke', 'billing-app', { token: 'gp_never-issued' }))
+    await expectRevoked(await management(service, '/auth/revoke', 'billing-app', { token: 'a.b.c', token_type_hint: 'refresh_token' }))
+  })
+})
+
+describe('revocation: ownership', () => {
+  it("answers 200 for another client's opaque token and leaves it valid", async () => {
+    const { service } = makeService()
+    const { access_token, refresh_token } = await ccToken(service, 'billing-app')
+    await expectRevoked(await management(service, '/auth/revoke', 'orders-app', { token: access_token }))
+    await expectRevoked(await management(service, '/auth/revoke', 'orders-app', { token: refresh_token!, token_type_hint: 'refresh_token' }))
+    await accepted(service, 'billing', apiRequest(access_token, { path: BILLING }))
+    expect((await refresh(service, 'billing-app', refresh_token!)).status).toBe(200)
+  })
+
+  it("answers 200 for another client's JWT and leaves its refresh token usable", async () => {
+    const { service } = makeService()
+    const { access_token, refresh_token } = await ccToken(service, 'orders-app')
+    await expectRevoked(await management(service, '/auth/revoke', 'billing-app', { token: access_token }))
+    await accepted(service, 'orders', apiRequest(access_token))
+    expect((await refresh(service, 'orders-app', refresh_token!)).status).toBe(200)
+  })
+})
+
+describe('revocation: what a revocation kills', () => {
+  it('revoking an opaque access token revokes its refresh token too (refresh → invalid_grant)', async () => {
+    const { service } = makeService()
+    const { access_token, refresh_token } = await ccToken(service, 'billing-app')
+    await expectRevoked(await management(service, '/auth/revoke', 'billing-app', { token: access_token, token_type_hint: 'access_token' }))
+    await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: BILLING })), 'billing', 'invalid_token', 'the access token has been revoked')
+    await expectError(await refresh(service, 'billing-app', refresh_token!), 400, 'invalid_grant', 'the refresh token is invalid, expired or revoked')
+  })
+
+  it('revoking a refresh token revokes its access token too', async () => {
+    const { service } = makeService()
+    const { access_token, refresh_token } = await ccToken(service, 'billing-app')
+    await expectRevoked(await management(service, '/auth/revoke', 'billing-app', { token: refresh_token!, token_type_hint: 'refresh_token' }))
+    await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: BILLING })), 'billing', 'invalid_token', 'the access token has been revoked')
+    await expectError(await refresh(service, 'billing-app', refresh_token!), 400, 'invalid_grant', 'the refresh token is invalid, expired or revoked')
+  })
+
+  it('revoking a refresh token without a hint (or with the wrong hint) works the same', async () => {
+    const { service } = makeService()
+    const { access_token, refresh_token } = await ccToken(service, 'billing-app')
+    await expectRevoked(await management(service, '/auth/revoke', 'billing-app', { token: refresh_token!, token_type_hint: 'access_token' }))
+    await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: BILLING })), 'billing', 'invalid_token', 'the access token has been revoked')
+  })
+
+  it('revoking a rotated family member revokes the current access token of the family', async () => {
+    const { service } = makeService()
+    const first = await ccToken(service, 'billing-app')
+    const rotated = (await (await refresh(service, 'billing-app', first.refresh_token!)).json()) as { access_token: string; refresh_token: string }
+    await expectRevoked(await management(service, '/auth/revoke', 'billing-app', { token: rotated.refresh_token, token_type_hint: 'refresh_token' }))
+    await expectChallenge(await refused(service, 'billing', apiRequest(rotated.access_token, { path: BILLING })), 'billing', 'invalid_token', 'the access token has been revoked')
+  })
+
+  it('revoking a JWT kills its refresh token, while the JWT itself stays valid until exp', async () => {
+    const clock = testClock()
+    const { service } = makeService(undefined, { clock })
+    const { access_token, refresh_token } = await ccToken(service, 'orders-app')
+    await expectRevoked(await management(service, '/auth/revoke', 'orders-app', { token: access_token }))
+    await expectError(await refresh(service, 'orders-app', refresh_token!), 400, 'invalid_grant', 'the refresh token is invalid, expired or revoked')
+    await accepted(service, 'orders', apiRequest(access_token))
+    clock.advance(300_000 + 31_000)
+    await expectChallenge(await refused(service, 'orders', apiRequest(access_token)), 'orders', 'invalid_token', 'the access token has expired')
+  })
+
+  it('revokes an ACL credential JWT at /credential/revoke (its refresh token dies)', async () => {
+    const { service } = makeACLService()
+    const { access_token, refresh_token } = await ccToken(service, 'acme')
+    await expectRevoked(await management(service, '/credential/revoke', 'acme', { token: access_token }))
+    await expectError(await refresh(service, 'acme', refresh_token!, '/credential'), 400, 'invalid_grant', 'the refresh token is invalid, expired or revoked')
+  })
+
+  it('revokes an opaque ACL token at /credential/revoke and the guard refuses it at once', async () => {
+    const { service } = makeACLService(undefined, { clock: testClock(Date.now()) })
+    const { access_token } = await ccToken(service, 'globex')
+    await accepted(service, 'archive', apiRequest(access_token, { path: '/apigateway/archive/x' }))
+    await expectRevoked(await management(service, '/credential/revoke', 'globex', { token: access_token }))
+    await expectChallenge(await refused(service, 'archive', apiRequest(access_token, { path: '/apigateway/archive/x' })), 'archive', 'invalid_token', 'the access token has been revoked')
+  })
+})
+
+describe('revocation: store failures', () => {
+  it('answers 503 temporarily_unavailable when the revoking write fails, and the token stays valid', async () => {
+    const flaky = flakyStore()
+    const { service } = makeService(undefined, { store: flaky.store })
+    const { access_token, refresh_token } = await ccToken(service, 'billing-app')
+    flaky.setDown(true, ['revokeAccessToken', 'revokeFamily'])
+    const access = await management(service, '/auth/revoke', 'billing-app', { token: access_token })
+    await expectError(access, 503, 'temporarily_unavailable', 'the token store is temporarily unavailable; retry later')
+    expect(access.headers.get('retry-after')).toBe('1')
+    await expectError(await management(service, '/auth/revoke', 'billing-app', { token: refresh_token!, token_type_hint: 'refresh_token' }), 503, 'temporarily_unavailable')
+    flaky.setDown(false)
+    await accepted(service, 'billing', apiRequest(access_token, { path: BILLING }))
+  })
+
+  it('answers 503 when the lookup fails (never a false 200 for an unknown-looking token)', async () => {
+    const flaky = flakyStore()
+    const { service } = makeService(undefined, { store: flaky.store })
+    const { access_token } = await ccToken(service, 'billing-app')
+    flaky.setDown(true, ['findAccessToken', 'findRefreshToken'])
+    await expectError(await management(service, '/auth/revoke', 'billing-app', { token: access_token }), 503, 'temporarily_unavailable')
+  })
+
+  it('answers 503 when revoking the refresh family of a JWT fails', async () => {
+    const flaky = flakyStore()
+    const { service } = makeService(undefined, { store: flaky.store })
+    const { access_token, refresh_token } = await ccToken(service, 'orders-app')
+    flaky.setDown(true, ['revokeFamily'])
+    await expectError(await management(service, '/auth/revoke', 'orders-app', { token: access_token }), 503, 'temporarily_unavailable')
+    flaky.setDown(false)
+    expect((await refresh(service, 'orders-app', refresh_token!)).status).toBe(200)
+  })
+})
