@@ -144,8 +144,8 @@ interface CachedVerification {
  * Checks, in order: the protected header (`typ` is `at+jwt` or `application/at+jwt`; `alg` is one
  * of `algorithms`, so never `none` or HMAC; no `jwk`, `jku`, `x5u` or `x5c`; no `crit`), the
  * signature with the issuer's key chosen by `kid` (a key whose JWK has `alg` verifies only that
- * algorithm), `iss`, `aud`, `exp`/`nbf`/`iat` with `leeway`, the claims schema, then
- * `requiredScopes`.
+ * algorithm; one without `alg` verifies those of `algorithms` that fit its key type and curve),
+ * `iss`, `aud`, `exp`/`nbf`/`iat` with `leeway`, the claims schema, then `requiredScopes`.
  *
  * The JWKS is jose's remote key set: cached for `cacheMaxAge`, refetched on an unknown `kid` at most
  * once per `cooldownDuration`, one request for any number of concurrent callers, seedable through
@@ -237,7 +237,9 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
   const cacheStore = (options.jwksCache ?? {}) as Partial<ExportedJWKSCache>
 
   const tokens = tokenCacheMaxEntries > 0 ? new LRU<CachedVerification>({ maxEntries: tokenCacheMaxEntries, now: () => Date.now() }) : null
+  // What the last purge saw of the JWKS cache (jose replaces `jwks` and `uat` on every fetch).
   let seenUpdate = cacheStore.uat
+  let seenKeys = cacheStore.jwks
   let remote: RemoteJWKSet | undefined = jwksUri ? createRemote(jwksUri) : undefined
   let pendingMetadata: Promise<RemoteJWKSet> | undefined
 
@@ -294,8 +296,9 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
 
   /** After a JWKS fetch, drops verified tokens whose `kid` the new set no longer has. */
   function syncRetiredKeys(): void {
-    if (cacheStore.uat === seenUpdate) return
+    if (cacheStore.uat === seenUpdate && cacheStore.jwks === seenKeys) return
     seenUpdate = cacheStore.uat
+    seenKeys = cacheStore.jwks
     if (!tokens) return
     const kids = new Set<string>()
     for (const jwk of cacheStore.jwks?.keys ?? []) if (typeof jwk.kid === 'string') kids.add(jwk.kid)

@@ -138,6 +138,11 @@ describe('createJWTVerifier: valid tokens', () => {
     await expect(verifier({ audience: ['other', AUDIENCE] }).verify(token)).resolves.toMatchObject({ audience: ['billing-api', AUDIENCE] })
   })
 
+  it('a JWK without "alg" verifies the algorithms that fit its key type', async () => {
+    served = [{ ...k1.jwk, alg: undefined }]
+    await expect(verifier().verify(await sign(k1))).resolves.toMatchObject({ subject: 'alice' })
+  })
+
   it('token without exp (neverExpires policy) → expiresAt null', async () => {
     await expect(verifier().verify(await sign(k1, { omit: ['exp'] }))).resolves.toMatchObject({ expiresAt: null })
   })
@@ -503,6 +508,16 @@ describe('createJWTVerifier: verified-token cache', () => {
     served = [k2.jwk]
     vi.setSystemTime(T0 + 31_000)
     await v.verify(await sign(k2, { claims: { exp: T0_SECONDS + 3600 } }))
+    expect(jwksRequests).toBe(2)
+    await rejects(v.verify(old), 'ERR_JWKS_NO_MATCHING_KEY', 'no key of the issuer matches the access token')
+  })
+
+  it('a refetch within the same millisecond still drops retired keys (cooldown 0)', async () => {
+    const v = verifier({ cooldownDuration: 0 })
+    const old = await sign(k1)
+    await v.verify(old)
+    served = [k2.jwk]
+    await v.verify(await sign(k2))
     expect(jwksRequests).toBe(2)
     await rejects(v.verify(old), 'ERR_JWKS_NO_MATCHING_KEY', 'no key of the issuer matches the access token')
   })
