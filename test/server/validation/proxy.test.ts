@@ -36,7 +36,8 @@ afterEach(async () => {
 
 /**
  * A recording upstream: `/hang` never answers, `/stream` sends one chunk and the rest only after
- * `release()`, `/hop` answers with hop-by-hop headers, anything else echoes what it received.
+ * `release()`, `/slow` sends the rest after 500 ms, `/hop` answers with hop-by-hop headers,
+ * anything else echoes what it received.
  */
 async function startUpstream(): Promise<Upstream> {
   const seen: Seen[] = []
@@ -64,6 +65,12 @@ async function startUpstream(): Promise<Upstream> {
         res.writeHead(201, { 'content-type': 'text/plain', 'x-upstream': 'yes' })
         res.write('first chunk;')
         void released.then(() => res.end('second chunk'))
+        return
+      }
+      if (req.url === '/slow') {
+        res.writeHead(200, { 'content-type': 'text/plain' })
+        res.write('first chunk;')
+        setTimeout(() => res.end('second chunk'), 500)
         return
       }
       if (req.url === '/hop') {
@@ -143,6 +150,19 @@ describe('proxy(): request to the upstream', () => {
     expect(upstream.seen[0]).toMatchObject({ method: 'GET', url: '/items?x=1&y=a+b' })
     await send(`${server.url}/apigateway/orders`, { headers: auth })
     expect(upstream.seen[1]!.url).toBe('/')
+  })
+
+  // BUG: the forwarder strips the proxy path by length without checking that the request is under
+  // it (src/server/validation/proxy-handler.ts `incoming.pathname.slice(prefix.length)`): served on
+  // its own, `proxy('orders')` forwards `/apigateway/ordersadmin` to upstream `/admin` and any other
+  // path to a mangled one. Paths outside the proxy path should get 404 and never reach the upstream.
+  it.fails('does not forward a path outside the proxy path (no prefix-length slicing)', async () => {
+    const { server, upstream, auth } = await setup()
+    for (const path of ['/apigateway/ordersadmin', '/somewhere-else/entirely/secret']) {
+      const sent = await send(`${server.url}${path}`, { headers: auth })
+      expect(sent.status).toBe(404)
+    }
+    expect(upstream.seen).toHaveLength(0)
   })
 
   it('prefixes the upstream base path', async () => {
@@ -307,6 +327,18 @@ describe('proxy(): response from the upstream', () => {
     expect(Date.now() - started).toBeLessThan(5_000)
     expect(sent.headers['content-type']).toMatch(/^application\/json/)
     expect(json<Record<string, string>>(sent)).toEqual({ error: 'temporarily_unavailable', error_description: 'the upstream service did not answer in time' })
+  })
+
+  // BUG: the AbortSignal.timeout(timeoutDuration) given to the upstream fetch stays attached to the
+  // response body (src/server/validation/proxy-handler.ts), so a response whose headers came in
+  // time is cut mid-body once timeoutDuration has passed (client sees a 200 and a reset connection):
+  // long downloads and server-sent events through the proxy die at 30 s by default. The timeout
+  // should cover the wait for the response headers only.
+  it.fails('does not cut a response that started in time but streams longer than timeoutDuration', async () => {
+    const { server, auth } = await setup(undefined, { timeoutDuration: 200 })
+    const sent = await send(`${server.url}/apigateway/orders/slow`, { headers: auth })
+    expect(sent.status).toBe(200)
+    expect(sent.body.toString()).toBe('first chunk;second chunk')
   })
 
   it('answers 502 when the upstream refuses the connection', async () => {
