@@ -4,6 +4,7 @@
  * @module
  */
 import { GatepassError } from '../shared/errors.js'
+import type { JWTDecodeError, ResponseBodyError, SchemaValidationError, WWWAuthenticateChallengeError } from '../shared/errors.js'
 
 /**
  * Thrown when an HTTP response is neither a success nor an RFC 6749 §5.2 error body nor a
@@ -96,3 +97,37 @@ export class DiscoveryError extends GatepassError {
   static override code = 'ERR_DISCOVERY' as const
   override code = 'ERR_DISCOVERY' as const
 }
+
+/**
+ * Every error class the client half throws (argument misuse aside, which throws `TypeError`), as a
+ * union discriminated by `code`.
+ *
+ * @example Exhaustive handling
+ *
+ * ```ts
+ * import type { AnyClientError } from 'gatepass/client'
+ *
+ * let err!: AnyClientError
+ * switch (err.code) {
+ *   case 'ERR_RESPONSE_BODY':
+ *     console.error(err.error, err.status)
+ *     break
+ *   case 'ERR_ABORTED':
+ *     break
+ *   default:
+ *     console.error(err.code, err.message)
+ * }
+ * ```
+ *
+ * @group Errors
+ */
+export type AnyClientError =
+  | UnexpectedResponseError
+  | TokenRequestError
+  | AbortedError
+  | TokenExpiredError
+  | DiscoveryError
+  | ResponseBodyError
+  | WWWAuthenticateChallengeError
+  | SchemaValidationError
+  | JWTDecodeError

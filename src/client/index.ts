@@ -63,6 +63,7 @@ export {
   isGatepassError,
 } from '../shared/errors.js'
 export type { GatepassErrorCode } from '../shared/errors.js'
+export type { AnyClientError } from './errors.js'
 import * as errors from './errors-namespace.js'
 export { errors }
 

@@ -328,7 +328,7 @@ function checkOptions(options: TokenClientOptions) {
     throw invalidArgument('"clientAuth" must be a function', 'ERR_INVALID_ARG_TYPE')
   }
   const clientAuth = options.clientAuth ?? (options.clientSecret !== undefined ? clientSecretBasic(options.clientSecret) : none())
-  const grant = options.grant
+  const grant: Grant = typeof options.grant === 'object' && options.grant !== null ? { ...options.grant } : options.grant
   if (grant !== 'client_credentials') {
     if (typeof grant !== 'object' || grant === null || grant.type !== 'password') {
       throw invalidArgument('"grant" must be "client_credentials" or { type: "password", username, password }')
@@ -456,7 +456,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   async function getKey(): Promise<string> {
     keyPromise ??= tokenCacheKey({
       endpoint: config.tokenEndpoint ?? `issuer:${config.issuer}`,
-      clientId: options.clientId,
+      clientId: client.client_id,
       subject: grant === 'client_credentials' ? null : grant.username,
       scope: config.scope,
       resource: config.resource,
