@@ -102,7 +102,8 @@ describe('introspection: opaque tokens', () => {
   it('describes a refresh token with token_type_hint=refresh_token, and finds it without the hint', async () => {
     const { service } = makeService()
     const { refresh_token } = await passwordToken(service, 'billing-app', 'alice', PASSWORDS.alice, { scope: 'billing:read' })
-    for (const params of [{ token: refresh_token!, token_type_hint: 'refresh_token' }, { token: refresh_token! }, { token: refresh_token!, token_type_hint: 'access_token' }]) {
+    const variants: Array<Record<string, string>> = [{ token: refresh_token!, token_type_hint: 'refresh_token' }, { token: refresh_token! }, { token: refresh_token!, token_type_hint: 'access_token' }]
+    for (const params of variants) {
       const body = await expectIntrospection(await management(service, '/auth/introspect', 'billing-app', params))
       expect(body).toMatchObject({ active: true, client_id: 'billing-app', sub: 'alice', username: 'alice', scope: 'billing:read', iat: T0 / 1000, exp: T0 / 1000 + 3600, iss: `${ISSUER}/auth` })
     }
