@@ -234,6 +234,26 @@ describe('signing keys', () => {
     expect(await store.listKeys('test')).toHaveLength(1)
   })
 
+  it('generates one key when two services start concurrently on one store', async () => {
+    const store = createMemoryStore()
+    const a = createTokenService(testConfig(), { store, now: () => T0 })
+    const b = createTokenService(testConfig(), { store, now: () => T0 })
+    await Promise.all([a.ready(), b.ready()])
+    const [ka, kb] = [(await fetchJWKS(a)).keys.map((k) => k.kid), (await fetchJWKS(b)).keys.map((k) => k.kid)]
+    expect(ka).toHaveLength(1)
+    expect(kb).toEqual(ka)
+    expect((await store.listKeys('test')).filter((k) => k.state === 'active')).toHaveLength(1)
+  })
+
+  it('keeps the keys of each environment apart on a shared store', async () => {
+    const store = createMemoryStore()
+    const test = createTokenService(testConfig(), { store, now: () => T0 })
+    const prod = createTokenService(testConfig((c) => void (c.environment.name = 'prod')), { store, now: () => T0 })
+    const [kt, kp] = [(await fetchJWKS(test)).keys[0]!.kid, (await fetchJWKS(prod)).keys[0]!.kid]
+    expect(kt).not.toBe(kp)
+    expect((await store.listKeys('prod')).map((k) => k.kid)).toEqual([kp])
+  })
+
   it('generates a different key for a service on a different store', async () => {
     const { service: a } = makeService()
     const { service: b } = makeService()

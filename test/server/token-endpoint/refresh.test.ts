@@ -53,6 +53,23 @@ describe('rotation', () => {
     expect(after).toMatchObject({ revokedAt: null, familyId: before!.familyId, scope: 'billing:read', issuedAt: T0 + 1000, expiresAt: T0 + 1000 + 600_000 })
   })
 
+  it('refuses a refresh token of another environment sharing the store', async () => {
+    const store = createMemoryStore()
+    const a = makeService(undefined, { store })
+    const b = makeService((c) => void (c.environment.name = 'staging'), { store })
+    const first = await expectToken(await post(a.service, '/auth/token', { ...CC, ...creds('orders-app') }))
+    await expectError(await refresh(b, 'orders-app', first.refresh_token!), 400, 'invalid_grant', INVALID)
+    await expectToken(await refresh(a, 'orders-app', first.refresh_token!))
+  })
+
+  it('gives expires_in in milliseconds on refresh when the environment says so', async () => {
+    const t = makeService((c) => void (c.environment.expiresInUnit = 'milliseconds'))
+    const first = await opaqueGrant(t)
+    expect(first.expires_in).toBe(600_000)
+    const second = await expectToken(await refresh(t, 'billing-app', first.refresh_token!))
+    expect(second.expires_in).toBe(600_000)
+  })
+
   it('requires the refresh_token parameter and refuses unknown tokens', async () => {
     const t = makeService()
     await expectError(await post(t.service, '/auth/token', { grant_type: 'refresh_token', ...creds('orders-app') }), 400, 'invalid_request', 'the refresh_token parameter is required')
