@@ -109,4 +109,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2))
+// No top-level await: the bin also works when a loader (tsx) treats it as CommonJS.
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+})

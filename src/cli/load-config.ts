@@ -43,7 +43,7 @@ export async function loadConfig(file: string): Promise<unknown> {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && TYPESCRIPT_EXTENSIONS.has(ext)) {
         throw new CLIError(
-          `cannot load the TypeScript config "${file}" with plain Node: use a .json/.mjs config, or run gatepass under tsx (npx tsx node_modules/gatepass/dist/cli/gatepass.js … or node --import tsx …)`,
+          `cannot load the TypeScript config "${file}" with plain Node: use a .json or .mjs config, or load tsx first: NODE_OPTIONS='--import tsx' npx gatepass serve …`,
           { cause: err },
         )
       }

@@ -198,6 +198,16 @@ describe('gatepass serve (failures)', () => {
     expect(yaml.stderr).toContain('must end in .json, .js, .mjs or .ts')
   })
 
+  it('loads .mjs and (under tsx) .ts configs through their default export', async () => {
+    const mjs = await run(['serve', '--config', writeConfig('config.mjs', 'export default { environment: { name: "test" } }\n')])
+    expect(mjs.code).toBe(1)
+    expect(mjs.stderr).toContain('  environment.issuer: ')
+    expect(mjs.stderr).not.toContain('environment.name')
+    const ts = await run(['serve', '--config', writeConfig('config.ts', 'const config: { environment: object } = { environment: {} }\nexport default config\n')])
+    expect(ts.code).toBe(1)
+    expect(ts.stderr).toContain('  environment.name: ')
+  })
+
   it('exits 1 for an .mjs config without a default export', async () => {
     const result = await run(['serve', '--config', writeConfig('named.mjs', 'export const config = {}\n')])
     expect(result.code).toBe(1)

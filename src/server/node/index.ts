@@ -19,6 +19,18 @@ export type { FetchHandler, RequestContext } from '../types.js'
 /**
  * Options of {@link toNodeListener}.
  *
+ * Available from `'gatepass/server/node'`.
+ *
+ * @example Send handler failures to your logger
+ *
+ * ```ts
+ * import { toNodeListener, type NodeListenerOptions } from 'gatepass/server/node'
+ *
+ * let handler!: import('gatepass/server/node').FetchHandler
+ * const options: NodeListenerOptions = { onError: (err, request) => console.error(request.method, request.url, err) }
+ * const listener = toNodeListener(handler, options)
+ * ```
+ *
  * @group Node Adapter
  */
 export interface NodeListenerOptions {
@@ -31,6 +43,20 @@ export interface NodeListenerOptions {
 
 /**
  * A `node:http` request listener, as accepted by `http.createServer()` and `https.createServer()`.
+ *
+ * Available from `'gatepass/server/node'`.
+ *
+ * @example Serve over TLS
+ *
+ * ```ts
+ * import { createServer } from 'node:https'
+ * import { toNodeListener, type NodeListener } from 'gatepass/server/node'
+ *
+ * let handler!: import('gatepass/server/node').FetchHandler
+ * let tls!: { key: string; cert: string }
+ * const listener: NodeListener = toNodeListener(handler)
+ * createServer(tls, listener).listen(8443) // request.url starts with https://
+ * ```
  *
  * @group Node Adapter
  */
@@ -265,6 +291,20 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
 /**
  * Options of {@link serve}.
  *
+ * Available from `'gatepass/server/node'`.
+ *
+ * @example Listen on every interface, stop with an AbortSignal
+ *
+ * ```ts
+ * import { serve, type ServeOptions } from 'gatepass/server/node'
+ *
+ * let handler!: import('gatepass/server/node').FetchHandler
+ * const controller = new AbortController()
+ * const options: ServeOptions = { port: 8080, host: '0.0.0.0', signal: controller.signal }
+ * await serve(handler, options)
+ * controller.abort() // closes the server
+ * ```
+ *
  * @group Node Adapter
  */
 export interface ServeOptions extends NodeListenerOptions {
@@ -278,6 +318,20 @@ export interface ServeOptions extends NodeListenerOptions {
 
 /**
  * A running server started by {@link serve}.
+ *
+ * Available from `'gatepass/server/node'`.
+ *
+ * @example Tune the underlying server
+ *
+ * ```ts
+ * import { serve, type ServeResult } from 'gatepass/server/node'
+ *
+ * let handler!: import('gatepass/server/node').FetchHandler
+ * const running: ServeResult = await serve(handler, { port: 0 })
+ * running.server.keepAliveTimeout = 65_000 // longer than the load balancer's idle timeout
+ * console.log(running.url, running.port)
+ * await running.close()
+ * ```
  *
  * @group Node Adapter
  */
