@@ -36,7 +36,7 @@ afterEach(async () => {
 
 /**
  * A recording upstream: `/hang` never answers, `/stream` sends one chunk and the rest only after
- * `release()`, `/slow` sends the rest after 500 ms, `/hop` answers with hop-by-hop headers,
+ * `release()`, `/slow` sends the rest after 500 ms, `/cors` sends its own CORS headers, `/hop` answers with hop-by-hop headers,
  * anything else echoes what it received.
  */
 async function startUpstream(): Promise<Upstream> {
@@ -71,6 +71,11 @@ async function startUpstream(): Promise<Upstream> {
         res.writeHead(200, { 'content-type': 'text/plain' })
         res.write('first chunk;')
         setTimeout(() => res.end('second chunk'), 500)
+        return
+      }
+      if (req.url === '/cors') {
+        res.writeHead(200, { 'content-type': 'text/plain', 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true' })
+        res.end('cors')
         return
       }
       if (req.url === '/hop') {
@@ -354,6 +359,31 @@ describe('proxy(): response from the upstream', () => {
     const sent = await send(`${server.url}/apigateway/orders/items`, { headers: { authorization: `Bearer ${access_token}` } })
     expect(sent.status).toBe(502)
     expect(json<Record<string, string>>(sent)).toEqual({ error: 'temporarily_unavailable', error_description: 'the upstream service is unreachable' })
+  })
+})
+
+describe('proxy(): CORS', () => {
+  const APP = 'https://app.example'
+  const withCORS = (c: TestConfig) => void (c.proxies[0]!.cors = { allowOrigins: [APP] })
+
+  it('answers a preflight itself, without a token and without reaching the upstream', async () => {
+    const { server, upstream } = await setup(withCORS)
+    const sent = await send(`${server.url}/apigateway/orders/items`, { method: 'OPTIONS', headers: { origin: APP, 'access-control-request-method': 'GET' } })
+    expect(sent.status).toBe(204)
+    expect(sent.headers['access-control-allow-origin']).toBe(APP)
+    expect(upstream.seen).toHaveLength(0)
+  })
+
+  it("replaces the upstream's CORS headers with the proxy's (none for a disallowed origin)", async () => {
+    const { server, auth } = await setup(withCORS)
+    const allowed = await send(`${server.url}/apigateway/orders/cors`, { headers: { ...auth, origin: APP } })
+    expect(allowed.status).toBe(200)
+    expect(allowed.headers['access-control-allow-origin']).toBe(APP)
+    expect(allowed.headers['access-control-allow-credentials']).toBeUndefined()
+    const other = await send(`${server.url}/apigateway/orders/cors`, { headers: { ...auth, origin: 'https://evil.example' } })
+    expect(other.status).toBe(200)
+    expect(other.headers['access-control-allow-origin']).toBeUndefined()
+    expect(other.headers['access-control-allow-credentials']).toBeUndefined()
   })
 })
 
