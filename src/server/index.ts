@@ -42,3 +42,18 @@ export { createIPMatcher, parseIP, parseCIDR, ipInCIDR } from './http/ip.js'
 export type { IPMatcher, ParsedIP, ParsedCIDR } from './http/ip.js'
 export { resolveEdgeSettings } from './http/settings-resolution.js'
 export type { EdgeSettings, EdgeSettingsMode, ResolveEdgeSettingsOptions, ResolvedEdgeSettings } from './http/settings-resolution.js'
+export {
+  createJWTVerifier,
+  createIntrospectionVerifier,
+  InvalidTokenError,
+  TokenHeaderError,
+  TokenClaimError,
+  ExpiredTokenError,
+  TokenNotYetValidError,
+  NoMatchingKeyError,
+  InactiveTokenError,
+  InsufficientScopeError,
+  VerifierUnavailableError,
+} from './verifiers/index.js'
+export type { JWTVerifier, JWTVerifierOptions, JWKSCache, IntrospectionVerifier, IntrospectionVerifierOptions, InvalidTokenCode } from './verifiers/index.js'
+export type { FetchLike as VerifierFetch } from './verifiers/index.js'
