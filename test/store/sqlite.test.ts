@@ -117,6 +117,29 @@ describe('createSQLiteStore', () => {
     await store.close()
   })
 
+  it('commits concurrent issuances together, and fails only the batch that breaks a constraint', async () => {
+    const store = await createSQLiteStore({ path: file() })
+    await store.issue({ access: access('taken') })
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => store.issue({ access: access(i === 7 ? 'taken' : `group-${i}`) })),
+    )
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 20 }, (_, i) => (i === 7 ? 'rejected' : 'fulfilled')))
+    expect((results[7] as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_STORE_UNAVAILABLE', message: 'sqlite store error (SQLITE_CONSTRAINT_PRIMARYKEY)' })
+    for (let i = 0; i < 20; i++) if (i !== 7) expect(await store.findAccessToken(`group-${i}`)).not.toBeNull()
+    await store.close()
+  })
+
+  it('close() writes issuances still waiting for their commit', async () => {
+    const path = file()
+    const store = await createSQLiteStore({ path })
+    const pending = store.issue({ access: access('last') })
+    await store.close()
+    await expect(pending).resolves.toBeUndefined()
+    const reopened = await createSQLiteStore({ path })
+    expect(await reopened.findAccessToken('last')).not.toBeNull()
+    await reopened.close()
+  })
+
   it('fails fast on a path it cannot open', async () => {
     const notAFolder = join(dir, 'plain-file')
     writeFileSync(notAFolder, 'not a database '.repeat(300))

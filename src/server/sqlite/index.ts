@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { setImmediate } from 'node:timers'
 import type BetterSqlite3 from 'better-sqlite3'
 import { GatepassError, StoreUnavailableError } from '../../shared/errors.js'
 import { invalidArgument } from '../../shared/lib/args.js'
@@ -217,7 +218,43 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
     if (batch.refresh) s.insertRefresh.run(refreshParams(batch.refresh))
   }
 
-  const issueTx = db.transaction((batch: IssueBatch) => applyIssue(batch, batch.access?.issuedAt ?? batch.refresh?.issuedAt ?? Date.now()))
+  const issueAt = (batch: IssueBatch) => batch.access?.issuedAt ?? batch.refresh?.issuedAt ?? Date.now()
+  const issueTx = db.transaction((batch: IssueBatch) => applyIssue(batch, issueAt(batch)))
+  const issueGroupTx = db.transaction((batches: IssueBatch[]) => {
+    for (const batch of batches) applyIssue(batch, issueAt(batch))
+  })
+
+  /**
+   * Group commit: issuances requested during one turn of the event loop are written in one
+   * transaction (one WAL commit), and each promise resolves once that commit is done. If the group
+   * fails, each batch is retried on its own so one bad batch fails alone.
+   */
+  let queue: { batch: IssueBatch; resolve: () => void; reject: (err: Error) => void }[] = []
+  function flushIssues() {
+    const group = queue
+    queue = []
+    if (group.length === 0) return
+    try {
+      if (group.length === 1) issueTx.immediate(group[0]!.batch)
+      else issueGroupTx.immediate(group.map((g) => g.batch))
+      for (const g of group) g.resolve()
+    } catch (err) {
+      // A constraint failure belongs to one batch: retry each alone. Anything else (busy, I/O) fails them all.
+      const code = (err as { code?: unknown } | null)?.code
+      if (group.length === 1 || typeof code !== 'string' || !code.startsWith('SQLITE_CONSTRAINT')) {
+        for (const g of group) g.reject(storeError(err))
+        return
+      }
+      for (const g of group) {
+        try {
+          issueTx.immediate(g.batch)
+          g.resolve()
+        } catch (single) {
+          g.reject(storeError(single))
+        }
+      }
+    }
+  }
 
   const rotateTx = db.transaction((input: RotateInput): RotateOutcome => {
     const consumed = s.consume.get(input.now, toBlob(input.replay), input.digest)
@@ -279,7 +316,12 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
 
   return {
     database: db,
-    issue: (batch) => call(() => issueTx.immediate(batch)),
+    issue: (batch) =>
+      new Promise<void>((resolve, reject) => {
+        if (closed) return reject(new StoreUnavailableError('store is closed'))
+        queue.push({ batch, resolve, reject })
+        if (queue.length === 1) setImmediate(flushIssues)
+      }),
     findAccessToken: (digest) =>
       call(() => {
         const row = s.findAccess.get(digest)
@@ -304,6 +346,7 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
     async close() {
       if (closed) return
       closed = true
+      flushIssues()
       if (owned) db.close()
     },
   }
