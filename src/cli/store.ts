@@ -17,12 +17,13 @@ import { CLIError } from './errors.js'
  * - `memory` (default): tokens and keys are lost on exit.
  * - `sqlite`: `path` of the database file (default `.gatepass/gatepass.db`, relative to the
  *   current directory; its folder is created).
- * - `postgres`: `connectionString`, plain or `{ "env": "NAME" }` (default: `$DATABASE_URL`).
+ * - `postgres`: `connectionString`, plain or `{ "env": "NAME" }` (default: `$DATABASE_URL`), and
+ *   the `schema` holding the tables (default `gatepass`).
  */
 export type StoreConfig =
   | { kind: 'memory' }
   | { kind: 'sqlite'; path?: string }
-  | { kind: 'postgres'; connectionString?: string | { env: string } }
+  | { kind: 'postgres'; connectionString?: string | { env: string }; schema?: string }
 
 /** Default SQLite database file of `gatepass serve`. */
 export const DEFAULT_SQLITE_PATH = '.gatepass/gatepass.db'
@@ -30,7 +31,7 @@ export const DEFAULT_SQLITE_PATH = '.gatepass/gatepass.db'
 const KNOWN_FIELDS: Record<StoreConfig['kind'], string[]> = {
   memory: ['kind'],
   sqlite: ['kind', 'path'],
-  postgres: ['kind', 'connectionString'],
+  postgres: ['kind', 'connectionString', 'schema'],
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -54,17 +55,12 @@ export function parseStoreConfig(value: unknown): StoreConfig {
   if (kind === 'postgres' && cs !== undefined && !(typeof cs === 'string' && cs !== '') && !(isRecord(cs) && typeof cs.env === 'string' && Object.keys(cs).length === 1)) {
     issues.push({ path: 'store.connectionString', message: 'must be a connection string or {"env": "NAME"}' })
   }
+  if (kind === 'postgres' && value.schema !== undefined && (typeof value.schema !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value.schema))) {
+    issues.push({ path: 'store.schema', message: 'must be a plain identifier (letters, digits, underscores; at most 63 characters)' })
+  }
   if (issues.length > 0) throw new ConfigError(issues)
   return value as StoreConfig
 }
-
-/** The PostgreSQL store module, typed by what the CLI uses of it. */
-interface PostgresModule {
-  createPostgresStore(options: { connectionString: string }): TokenStore | Promise<TokenStore>
-}
-
-/** Kept in a variable so the type checker does not require the module to exist yet. */
-const POSTGRES_MODULE = '../server/postgres/index.js'
 
 function isModuleNotFound(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
@@ -101,16 +97,13 @@ export async function createStoreFromConfig(storeConfig: unknown, options: { env
       if (connectionString === undefined || connectionString === '') {
         throw new ConfigError([{ path: 'store.connectionString', message: `environment variable "${typeof ref === 'string' ? '' : ref.env}" is not set` }])
       }
-      let postgres: PostgresModule
-      try {
-        postgres = (await import(POSTGRES_MODULE)) as PostgresModule
-      } catch (err) {
+      const postgres = await import('../server/postgres/index.js').catch((err: unknown) => {
         if (isModuleNotFound(err) && !String((err as Error).message).includes("'pg'")) {
           throw new CLIError('the PostgreSQL store is not available in this build of gatepass', { cause: err })
         }
         throw err
-      }
-      return postgres.createPostgresStore({ connectionString })
+      })
+      return postgres.createPostgresStore({ connectionString, ...(config.schema !== undefined ? { schema: config.schema } : {}) })
     }
   }
 }

@@ -29,7 +29,8 @@ Options:
 The store is chosen by the "store" field of the configuration:
   { "kind": "memory" }                                   (default; lost on exit)
   { "kind": "sqlite", "path": ".gatepass/gatepass.db" }  (needs better-sqlite3@12)
-  { "kind": "postgres", "connectionString": { "env": "DATABASE_URL" } }  (needs pg)
+  { "kind": "postgres", "connectionString": { "env": "DATABASE_URL" }, "schema": "gatepass" }
+                                                         (needs pg)
 Relative SQLite paths are resolved from the current directory.`
 
 const HASH_SECRET = `Usage: gatepass hash-secret [--password [--iterations <n>]] [--json]
