@@ -276,6 +276,25 @@ export function runStoreContract(name: string, factory: () => Promise<StoreFixtu
         expect(await store.findAccessToken(next.digest)).toBeNull()
       })
 
+      it('returns not_found for a revoked, unused token and writes nothing (a racing revocation wins)', async () => {
+        const first = pair()
+        await store.issue({ access: first.access, refresh: first.refresh })
+        await store.revokeFamily(first.familyId, T0 + 5)
+        const next = refreshRecord({ familyId: first.familyId })
+        expect(await store.rotateRefreshToken({ digest: first.refresh.digest, now: T0 + 10, replay: bytes(1), next: { refresh: next } })).toEqual({ status: 'not_found' })
+        expect(await store.findRefreshToken(next.digest)).toBeNull()
+        expect((await store.findRefreshToken(first.refresh.digest))!.consumedAt).toBeNull()
+      })
+
+      it('returns consumed (with the replay) for a token that was used and then revoked', async () => {
+        const first = pair()
+        await store.issue({ access: first.access, refresh: first.refresh })
+        await store.rotateRefreshToken({ digest: first.refresh.digest, now: T0 + 10, replay: bytes(4, 2), next: {} })
+        await store.revokeFamily(first.familyId, T0 + 20)
+        const outcome = await store.rotateRefreshToken({ digest: first.refresh.digest, now: T0 + 30, replay: bytes(1), next: {} })
+        expect(outcome).toMatchObject({ status: 'consumed', record: { consumedAt: T0 + 10, revokedAt: T0 + 20, replay: bytes(4, 2) } })
+      })
+
       it('returns consumed with the record (including the replay) on a second use, and writes nothing', async () => {
         const first = pair()
         await store.issue({ access: first.access, refresh: first.refresh })

@@ -348,7 +348,7 @@ function buildStore(pool: Pool, schema: string, s: string, owned: boolean): Post
       )
       UPDATE ${s}.refresh_tokens SET revoked_at = $6
       WHERE revoked_at IS NULL AND ((${OWNER}) OR family_id IN (SELECT family_id FROM families))`,
-    consume: `UPDATE ${s}.refresh_tokens SET consumed_at = $1, replay = $2 WHERE digest = $3 AND consumed_at IS NULL RETURNING access_digest`,
+    consume: `UPDATE ${s}.refresh_tokens SET consumed_at = $1, replay = $2 WHERE digest = $3 AND consumed_at IS NULL AND revoked_at IS NULL RETURNING access_digest`,
     revokeAccess: `UPDATE ${s}.access_tokens SET revoked_at = $1 WHERE digest = $2 AND revoked_at IS NULL`,
     revokeFamily: `
       WITH revoked_access AS (UPDATE ${s}.access_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL RETURNING 1)
@@ -490,7 +490,8 @@ function buildStore(pool: Pool, schema: string, s: string, owned: boolean): Post
         })
         if (rotated) return { status: 'rotated' }
         const { rows } = await query<RefreshRow>(pool, sql.findRefresh, [input.digest])
-        return rows[0] ? { status: 'consumed', record: refreshRecord(rows[0]) } : { status: 'not_found' }
+        // Unknown, or revoked before it was used (never rotated into a live successor): not_found.
+        return rows[0] && rows[0].consumed_at !== null ? { status: 'consumed', record: refreshRecord(rows[0]) } : { status: 'not_found' }
       }),
     revokeFamily: (familyId, at) =>
       call(async () => {

@@ -169,7 +169,7 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
     revokeAccess: db.prepare<[number, string]>('UPDATE access_tokens SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL'),
     accessFamily: db.prepare<[string], { family_id: string | null }>('SELECT family_id FROM access_tokens WHERE digest = ?'),
     consume: db.prepare<[number, Uint8Array, string], { access_digest: string | null }>(
-      'UPDATE refresh_tokens SET consumed_at = ?, replay = ? WHERE digest = ? AND consumed_at IS NULL RETURNING access_digest',
+      'UPDATE refresh_tokens SET consumed_at = ?, replay = ? WHERE digest = ? AND consumed_at IS NULL AND revoked_at IS NULL RETURNING access_digest',
     ),
     listKeys: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys WHERE environment = ? ORDER BY created_at, kid`),
     findActiveKey: db.prepare<[string, string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM signing_keys WHERE environment = ? AND alg = ? AND state = 'active' LIMIT 1`),
@@ -260,7 +260,8 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
     const consumed = s.consume.get(input.now, toBlob(input.replay), input.digest)
     if (!consumed) {
       const row = s.findRefresh.get(input.digest)
-      return row ? { status: 'consumed', record: refreshRecord(row) } : { status: 'not_found' }
+      // Unknown, or revoked before it was used: nothing to rotate.
+      return row && row.consumed_at !== null ? { status: 'consumed', record: refreshRecord(row) } : { status: 'not_found' }
     }
     if (consumed.access_digest) s.revokeAccess.run(input.now, consumed.access_digest)
     applyIssue(input.next, input.now)

@@ -110,6 +110,8 @@ export function createMemoryStore(): TokenStore {
       const current = refresh.get(input.digest)
       if (!current) return { status: 'not_found' }
       if (current.consumedAt !== null) return { status: 'consumed', record: clone(current) }
+      // Revoked (e.g. by a racing reuse detection): never rotate it into a live successor.
+      if (current.revokedAt !== null) return { status: 'not_found' }
       current.consumedAt = input.now
       current.replay = input.replay.slice()
       if (current.accessDigest) {
