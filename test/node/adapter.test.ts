@@ -83,6 +83,13 @@ describe('toNodeListener', () => {
     expect(raw).toContain('\r\nhttp://gw.example.com/p?q=1\r\n')
   })
 
+  it('falls back to the socket local address when there is no Host header (HTTP/1.0)', async () => {
+    const server = await start(async (request) => new Response(request.url, { headers: { 'content-length': String(request.url.length) } }))
+    const raw = await sendRaw(server, 'GET /no-host?a=b HTTP/1.0\r\n\r\n')
+    expect(raw).toMatch(/^HTTP\/1\.1 200/)
+    expect(raw.endsWith(`\r\n\r\nhttp://127.0.0.1:${server.port}/no-host?a=b`)).toBe(true)
+  })
+
   it('answers 400 to a malformed Host header or request target', async () => {
     const handler = vi.fn(async () => new Response('reached'))
     const server = await start(handler)

@@ -90,7 +90,8 @@ function requestURL(req: IncomingMessage): URL | null {
   const secure = (req.socket as { encrypted?: boolean }).encrypted === true
   const protocol = secure ? 'https:' : 'http:'
   const target = req.url ?? ''
-  const host = req.headers.host ?? (req.socket.localAddress ? formatHost(req.socket.localAddress, req.socket.localPort) : undefined)
+  const authority = req.headers.host ?? (req.headers[':authority'] as string | undefined) // HTTP/2 compatibility API
+  const host = authority ?? (req.socket.localAddress ? formatHost(req.socket.localAddress, req.socket.localPort) : undefined)
   if (host === undefined || !HOST_HEADER.test(host)) return null
   try {
     if (target.startsWith('/')) return new URL(`${protocol}//${host}${target}`)
