@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSQLiteStore, loadDriver, StoreDriverError } from '../../src/server/sqlite/index.js'
@@ -68,6 +70,43 @@ describe('createSQLiteStore', () => {
     await a.close()
     await b.close()
   })
+
+  it('exactly one of several processes rotating one refresh token wins', async () => {
+    const path = file()
+    const store = await createSQLiteStore({ path })
+    const refresh = { ...access('rt'), familyId: 'fam', format: 'opaque' as const, refreshCount: 0, accessDigest: null, consumedAt: null, replay: null }
+    await store.issue({ refresh })
+    await store.close()
+    const worker = fileURLToPath(new URL('./fixtures/sqlite-rotate-worker.ts', import.meta.url))
+    const children = Array.from({ length: 6 }, (_, i) => spawn(process.execPath, ['--import', 'tsx', worker, path, 'rt', String(i)], { stdio: ['pipe', 'pipe', 'inherit'] }))
+    const lines = children.map((child) => {
+      const queue: string[] = []
+      const waiters: ((line: string) => void)[] = []
+      let buffer = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString()
+        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+          const line = buffer.slice(0, nl)
+          buffer = buffer.slice(nl + 1)
+          const waiter = waiters.shift()
+          if (waiter) waiter(line)
+          else queue.push(line)
+        }
+      })
+      return () => new Promise<string>((resolveLine) => (queue.length > 0 ? resolveLine(queue.shift()!) : waiters.push(resolveLine)))
+    })
+    expect(await Promise.all(lines.map((next) => next()))).toEqual(Array(6).fill('ready'))
+    for (const child of children) child.stdin.write('go\n')
+    const outcomes = await Promise.all(lines.map((next) => next()))
+    await Promise.all(children.map((child) => new Promise((resolveExit) => (child.exitCode !== null ? resolveExit(null) : child.once('exit', resolveExit)))))
+    expect(outcomes.filter((o) => o === 'rotated')).toHaveLength(1)
+    expect(outcomes.filter((o) => o === 'consumed')).toHaveLength(5)
+    const reopened = await createSQLiteStore({ path })
+    const winner = outcomes.indexOf('rotated')
+    expect((await reopened.findRefreshToken('rt'))!.replay).toEqual(new Uint8Array([winner]))
+    expect(await reopened.findRefreshToken(`next-${winner}`)).not.toBeNull()
+    await reopened.close()
+  }, 30_000)
 
   it('uses a database it is given, and leaves it open on close', async () => {
     const db = new Database(':memory:')

@@ -300,7 +300,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   } else {
     const loader = options[loadDriver] ?? (() => import('pg'))
     const driver = await importDriver<{ Pool: typeof Pool }>(PG_PACKAGE, PG_INSTALL, loader)
-    pool = new driver.Pool({ connectionString: options.connectionString, max, connectionTimeoutMillis: connectionTimeout })
+    pool = new driver.Pool({ connectionString: options.connectionString, max, connectionTimeoutMillis: connectionTimeout, keepAlive: true })
   }
   // An idle connection dropped by the server emits 'error' on the pool; unhandled, it would crash
   // the process. The next query fails (StoreUnavailableError) and the pool reconnects.
