@@ -326,6 +326,16 @@ describe('JWT: verified-token cache', () => {
     await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: '/apigateway/billing/x' })), 'billing', 'invalid_token', 'the access token aud claim is not valid here')
   })
 
+  it('bounds the cache by verifiedJWTCacheSize', async () => {
+    const clock = testClock(Date.now())
+    const { service } = makeService(undefined, { clock, validation: { verifiedJWTCacheSize: 2 } })
+    for (let i = 0; i < 3; i++) {
+      const { access_token } = await ccToken(service, 'orders-app')
+      await accepted(service, 'orders', apiRequest(access_token))
+    }
+    expect(service.stats().jwt.size).toBe(2)
+  })
+
   it('does not cache with verifiedJWTCacheSize 0', async () => {
     const clock = testClock(Date.now())
     const { service } = makeService(undefined, { clock, validation: { verifiedJWTCacheSize: 0 } })

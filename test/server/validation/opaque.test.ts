@@ -101,6 +101,28 @@ describe('opaque tokens: cache and revocation', () => {
     expect(service.stats().opaque.bytes).toBeGreaterThan(0)
   })
 
+  it('bounds the cache by opaqueCacheSize (least recently used entries go first)', async () => {
+    const { service } = liveService(undefined, { validation: { opaqueCacheSize: 2 } })
+    const tokens = [await ccToken(service, 'billing-app'), await ccToken(service, 'billing-app'), await ccToken(service, 'billing-app')]
+    for (const { access_token } of tokens) await accepted(service, 'billing', apiRequest(access_token, { path: BILLING }))
+    expect(service.stats().opaque.size).toBe(2)
+    // The first one was evicted: checking it again is a miss, the last one a hit.
+    const before = service.stats().opaque
+    await accepted(service, 'billing', apiRequest(tokens[2]!.access_token, { path: BILLING }))
+    await accepted(service, 'billing', apiRequest(tokens[0]!.access_token, { path: BILLING }))
+    expect(service.stats().opaque).toMatchObject({ hits: before.hits + 1, misses: before.misses + 1, size: 2 })
+  })
+
+  it('bounds the cache by opaqueCacheBytes', async () => {
+    const { service } = liveService(undefined, { validation: { opaqueCacheBytes: 1_000 } })
+    for (let i = 0; i < 5; i++) {
+      const { access_token } = await ccToken(service, 'billing-app')
+      await accepted(service, 'billing', apiRequest(access_token, { path: BILLING }))
+    }
+    expect(service.stats().opaque.bytes).toBeLessThanOrEqual(1_000)
+    expect(service.stats().opaque.size).toBeLessThan(5)
+  })
+
   it('remembers an unknown token briefly (negative cache hit)', async () => {
     const { service } = liveService()
     const unknown = 'gp_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'
