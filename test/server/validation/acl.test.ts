@@ -117,6 +117,13 @@ describe('ACL: live credential and grant checks', () => {
     await expectChallenge(await refused(service, 'archive', apiRequest(access_token, { path: '/apigateway/archive/x' })), 'archive', 'invalid_token', 'the access token aud claim is not valid here')
   })
 
+  it('narrows the audience with an RFC 8707 resource parameter', async () => {
+    const { service } = makeACLService()
+    const { access_token } = await ccToken(service, 'acme', { resource: `${ISSUER}/apigateway/payments` })
+    await accepted(service, 'payments', apiRequest(access_token, { path: PAYMENTS }))
+    await expectChallenge(await refused(service, 'ledger', apiRequest(access_token, { path: '/apigateway/ledger/x' })), 'ledger', 'invalid_token', 'the access token aud claim is not valid here')
+  })
+
   it('applies the live checks to opaque ACL tokens too', async () => {
     const { issuer, service } = changedConfig((c) => void (c.credentials.find((x) => x.clientId === 'globex')!.enabled = false))
     const { access_token } = await ccToken(issuer, 'globex')
@@ -206,6 +213,14 @@ describe('ACL: IP allow-list', () => {
       })
     expect((await service.fetch(tokenRequest('192.0.2.10'), { remoteAddress: '10.1.2.3' })).status).toBe(200)
     await expectError(await service.fetch(tokenRequest('192.0.2.10'), { remoteAddress: '203.0.113.5' }), 401, 'invalid_client', 'the client may not obtain tokens from this address')
+  })
+
+  it('reads RFC 7239 Forwarded (v4 and bracketed v6) from a trusted peer', async () => {
+    const { service, token } = await setup((c) => void (c.proxies.find((p) => p.name === 'payments')!.clientIP = { header: 'forwarded', trustedProxies: ['10.0.0.0/8'] }))
+    await accepted(service, 'payments', apiRequest(token, { path: PAYMENTS, headers: { forwarded: 'for=192.0.2.10;proto=https' } }), '10.0.0.1')
+    await accepted(service, 'payments', apiRequest(token, { path: PAYMENTS, headers: { forwarded: 'for="[2001:db8:1::7]:443"' } }), '10.0.0.1')
+    await expectChallenge(await refused(service, 'payments', apiRequest(token, { path: PAYMENTS, headers: { forwarded: 'for=192.0.2.10' } }), '203.0.113.5'), 'payments', 'invalid_token', FROM_HERE)
+    await expectChallenge(await refused(service, 'payments', apiRequest(token, { path: PAYMENTS, headers: { forwarded: 'for=unknown' } }), '10.0.0.1'), 'payments', 'invalid_token', FROM_HERE)
   })
 
   it('reads a custom header (X-Real-IP) from a trusted peer', async () => {
