@@ -190,6 +190,8 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     }
     const parsed = zm.safeParse(accessTokenClaimsSchema, payload)
     if (!parsed.success) throw new OAuthError('invalid_token', 'the access token claims are malformed', 401)
+    // jose checks iat only against a maximum age; a token from the future is not one we issued.
+    if (parsed.data.iat * 1000 > ctx.now() + leeway * 1000) throw new OAuthError('invalid_token', 'the access token iat claim is in the future', 401)
     const claims = parsed.data
     const verified: Verified = {
       principal: {
