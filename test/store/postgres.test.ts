@@ -168,6 +168,41 @@ if (unreachable) {
       await Promise.all([a.close(), b.close()])
     })
 
+    it('has an index for every lookup', async () => {
+      const schema = freshSchema()
+      const store = await createPostgresStore({ connectionString: url, schema })
+      const client = await admin!.connect()
+      try {
+        await client.query('BEGIN')
+        const q = `"${schema}"`
+        // Realistic statistics: many distinct families, owners and expiry times.
+        for (const table of ['access_tokens', 'refresh_tokens']) {
+          const refreshOnly = table === 'refresh_tokens' ? ", 'opaque', 0" : ''
+          const refreshCols = table === 'refresh_tokens' ? ', format, refresh_count' : ''
+          await client.query(
+            `INSERT INTO ${q}.${table} (digest, environment, client_id, subject, scope, audience, binding_kind, binding_name, issued_at, expires_at, family_id${refreshCols})
+             SELECT 'd' || i, 'prod', 'c' || (i % 50), 's' || i, '', '[]', 'proxy', 'p', i, i, 'f' || i${refreshOnly} FROM generate_series(1, 5000) AS i`,
+          )
+          await client.query(`ANALYZE ${q}.${table}`)
+        }
+        await client.query('SET LOCAL enable_seqscan = off')
+        const plan = async (sql: string) => (await client.query(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n')
+        expect(await plan(`SELECT * FROM ${q}.access_tokens WHERE digest = 'x'`)).toMatch(/Index Scan using access_tokens_pkey/)
+        expect(await plan(`SELECT * FROM ${q}.refresh_tokens WHERE digest = 'x'`)).toMatch(/Index Scan using refresh_tokens_pkey/)
+        expect(await plan(`SELECT * FROM ${q}.access_tokens WHERE family_id = 'f' AND revoked_at IS NULL`)).toMatch(/access_tokens_family/)
+        expect(await plan(`SELECT * FROM ${q}.refresh_tokens WHERE family_id = 'f' AND revoked_at IS NULL`)).toMatch(/refresh_tokens_family/)
+        expect(
+          await plan(`SELECT * FROM ${q}.refresh_tokens WHERE environment = 'e' AND client_id = 'c' AND subject = 's' AND binding_kind = 'proxy' AND binding_name = 'p' AND revoked_at IS NULL`),
+        ).toMatch(/refresh_tokens_owner/)
+        expect(await plan(`SELECT digest FROM ${q}.access_tokens WHERE expires_at < 5 LIMIT 10`)).toMatch(/access_tokens_expires/)
+        expect(await plan(`SELECT * FROM ${q}.signing_keys WHERE environment = 'prod'`)).toMatch(/signing_keys_pkey/)
+      } finally {
+        await client.query('ROLLBACK')
+        client.release()
+        await store.close()
+      }
+    })
+
     it('uses a pool it is given, and leaves it open on close', async () => {
       const schema = freshSchema()
       const pool = new pg.Pool({ connectionString: url, max: 2 })

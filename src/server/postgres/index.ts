@@ -17,6 +17,8 @@ export { loadDriver, StoreDriverError } from '../sqlite/driver.js'
 /**
  * Options of {@link createPostgresStore}.
  *
+ * Available from `'gatepass/server/postgres'`.
+ *
  * @group Stores
  */
 export interface PostgresStoreOptions {
@@ -36,6 +38,8 @@ export interface PostgresStoreOptions {
 
 /**
  * A {@link TokenStore} backed by PostgreSQL, with its connection pool.
+ *
+ * Available from `'gatepass/server/postgres'`.
  *
  * @group Stores
  */

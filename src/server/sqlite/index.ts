@@ -21,6 +21,8 @@ export { loadDriver, StoreDriverError } from './driver.js'
 /**
  * Options of {@link createSQLiteStore}.
  *
+ * Available from `'gatepass/server/sqlite'`.
+ *
  * @group Stores
  */
 export interface SQLiteStoreOptions {
@@ -39,6 +41,8 @@ export interface SQLiteStoreOptions {
 
 /**
  * A {@link TokenStore} backed by SQLite, with its database handle.
+ *
+ * Available from `'gatepass/server/sqlite'`.
  *
  * @group Stores
  */
