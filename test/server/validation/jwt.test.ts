@@ -3,7 +3,7 @@
  * the attack suite (alg none, HMAC with the public key, foreign key with our kid, embedded keys,
  * crit, typ, iss), policy/ACL separation and the verified-token cache.
  */
-import { decodeJwt, exportJWK, exportSPKI, generateKeyPair, importJWK } from 'jose'
+import { decodeJwt, decodeProtectedHeader, exportJWK, exportSPKI, generateKeyPair, importJWK } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../../../src/server/index.js'
 import { accepted, activeKey, apiRequest, b64json, ccToken, expectChallenge, ISSUER, makeACLService, makeService, ordersClaims, refused, signRaw, T0, testClock } from './_helpers.js'
@@ -365,3 +365,43 @@ describe('JWT: verified-token cache', () => {
     await expectChallenge(await refused(service, 'orders', apiRequest(`${h}.${p}.${'A'.repeat(342)}`)), 'orders', 'invalid_token', 'the access token signature is invalid')
   })
 })
+
+describe('JWT: key rotation', () => {
+  it('keeps accepting tokens of a retired key after rotateKeys(), and tokens of the new key', async () => {
+    const { service } = makeService()
+    const old = await ccToken(service, 'orders-app')
+    await accepted(service, 'orders', apiRequest(old.access_token))
+    await service.rotateKeys()
+    const fresh = await ccToken(service, 'orders-app')
+    expect(decodeProtectedHeader(fresh.access_token).kid).not.toBe(decodeProtectedHeader(old.access_token).kid)
+    await accepted(service, 'orders', apiRequest(old.access_token))
+    await accepted(service, 'orders', apiRequest(fresh.access_token))
+  })
+
+  it('refuses a cached token at once after rotateKeys({ invalidate: true })', async () => {
+    const { service } = makeService()
+    const old = await ccToken(service, 'orders-app')
+    await accepted(service, 'orders', apiRequest(old.access_token))
+    await accepted(service, 'orders', apiRequest(old.access_token))
+    expect(service.stats().jwt.hits).toBe(1)
+    await service.rotateKeys({ invalidate: true })
+    await expectChallenge(await refused(service, 'orders', apiRequest(old.access_token)), 'orders', 'invalid_token', 'the access token is not signed by a known key')
+    await accepted(service, 'orders', apiRequest((await ccToken(service, 'orders-app')).access_token))
+  })
+
+  it('another instance on the same store stops accepting invalidated keys within the key refresh interval (60 s)', async () => {
+    const store = createMemoryStore()
+    const clock = testClock()
+    const { service: a } = makeService(undefined, { store, clock })
+    const { service: b } = makeService(undefined, { store, clock })
+    const old = await ccToken(a, 'orders-app')
+    await accepted(b, 'orders', apiRequest(old.access_token))
+    await a.rotateKeys({ invalidate: true })
+    clock.advance(61_000)
+    // The first check after the interval may still answer from the old key set while it re-reads.
+    await b.guard('orders')(apiRequest(old.access_token))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await expectChallenge(await refused(b, 'orders', apiRequest(old.access_token)), 'orders', 'invalid_token', 'the access token is not signed by a known key')
+  })
+})
+
