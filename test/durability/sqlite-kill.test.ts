@@ -65,7 +65,6 @@ describe('SQLite gateway killed with SIGKILL during issuance', () => {
     const gateway = await startGateway(configPath, port)
 
     const obtained: string[] = []
-    let failures = 0
     let stop = false
     const worker = async () => {
       while (!stop) {
@@ -74,7 +73,6 @@ describe('SQLite gateway killed with SIGKILL during issuance', () => {
           if (response.status !== 200) throw new Error(`status ${response.status}`)
           obtained.push(((await response.json()) as { access_token: string }).access_token)
         } catch {
-          failures++
           if (stop || gateway.exitCode !== null || gateway.signalCode !== null) return
         }
       }
