@@ -87,6 +87,23 @@ describe('createTokenClient: obtaining and caching', () => {
     expect((await tokens.getToken()).expiresAt).toBe(clock.now() + 60_000)
   })
 
+  it('a token without expiry (lenient expires_in: 0, or no lifetime at all) is kept until invalidated', async () => {
+    let n = 0
+    server.use(
+      http.post(TOKEN_ENDPOINT, () => {
+        n++
+        return HttpResponse.json(n === 1 ? { access_token: `never-${n}`, token_type: 'Bearer', expires_in: 0 } : { access_token: `opaque-${n}`, token_type: 'Bearer' })
+      }),
+    )
+    const clock = manualClock()
+    const tokens = makeClient({ now: clock.now, lenient: true })
+    expect(await tokens.getToken()).toMatchObject({ access_token: 'never-1', expiresAt: null })
+    clock.advance(365 * 86_400_000)
+    expect((await tokens.getToken()).access_token).toBe('never-1')
+    expect(await tokens.invalidate('never-1')).toMatchObject({ access_token: 'opaque-2', expiresAt: null })
+    expect(n).toBe(2)
+  })
+
   it('never hands out a token that is already expired when issued', async () => {
     server.use(http.post(TOKEN_ENDPOINT, () => HttpResponse.json({ access_token: 'dead', token_type: 'Bearer', expires_in: 0 })))
     const tokens = makeClient()
