@@ -695,10 +695,11 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   }
 
   async function invalidateToken(k: string, token: string | undefined): Promise<TokenCacheEntry> {
-    // join a refresh already in flight; it settles the question unless it returned the rejected token
+    // join a refresh already in flight; it settles the question unless it returned the rejected
+    // token (its failure is shared by every waiting caller, as for getToken)
     for (let i = 0; i < 2 && flight; i++) {
-      const entry = await flight.catch(() => undefined)
-      if (entry && token !== undefined && entry.access_token !== token) return entry
+      const entry = await flight
+      if (token !== undefined && entry.access_token !== token) return entry
     }
     return startFlight(k, 'invalidated', token ?? CURRENT)
   }

@@ -127,6 +127,17 @@ describe('single-flight', () => {
   })
 })
 
+it('100 concurrent invalidate() whose shared refresh fails → every caller rejects, no extra attempts', async () => {
+  const ts = mockTokenServer({ override: (_c, i) => (i > 0 ? HttpResponse.json({ error: 'invalid_client' }, { status: 401 }) : undefined) })
+  server.use(ts.handler)
+  const tokens = makeClient()
+  const { access_token } = await tokens.getToken()
+  const settled = await Promise.allSettled(Array.from({ length: 100 }, () => tokens.invalidate(access_token)))
+  expect(settled.every((s) => s.status === 'rejected' && (s.reason as { error: string }).error === 'invalid_client')).toBe(true)
+  // refresh rejected (4xx) → one full exchange, also rejected; nothing else
+  expect(ts.calls.map((c) => c.grant_type)).toEqual(['client_credentials', 'refresh_token', 'client_credentials'])
+})
+
 describe('401 invalid_token through createAPIClient / authFetch', () => {
   it('100 concurrent API calls that all get 401 for the same old token → exactly 1 refresh', async () => {
     const ts = mockTokenServer()
