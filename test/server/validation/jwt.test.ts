@@ -104,16 +104,13 @@ describe('JWT: issued-at', () => {
     await accepted(service, 'orders', apiRequest(token))
   })
 
-  // BUG: SPEC §4 checks "`exp`/`nbf`/`iat` with a small configurable leeway", but the guard passes
-  // no iat rule to jwtVerify (src/server/validation/guard.ts), so a token claiming to be issued a
-  // day from now is accepted. Expected: refused like a not-yet-valid token.
-  it.fails('refuses iat in the future beyond the leeway', async () => {
+  // Regression: the guard once passed no iat rule to jwtVerify, so a token claiming to be issued
+  // a day from now was accepted (found by this suite, fixed in bf6d17b).
+  it('refuses iat in the future beyond the leeway', async () => {
     const { service, store } = makeService()
     const key = await activeKey(service, store)
     const token = await signRaw(key.privateKey, { alg: 'RS256', kid: key.kid, typ: 'at+jwt' }, ordersClaims(T0 + 86_400_000))
-    const response = await refused(service, 'orders', apiRequest(token))
-    expect(response.status).toBe(401)
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="orders", error="invalid_token", error_description="the access token [^"]+"$/)
+    await expectChallenge(await refused(service, 'orders', apiRequest(token)), 'orders', 'invalid_token', 'the access token iat claim is in the future')
   })
 })
 
