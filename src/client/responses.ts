@@ -156,7 +156,7 @@ function computeExpiresAt(
  * @throws `ResponseBodyError` for an RFC 6749 §5.2 error (switch on `.error`, e.g. `invalid_grant`),
  *   `WWWAuthenticateChallengeError` for a bare challenge, `UnexpectedResponseError` for anything
  *   else that is not a success, `SchemaValidationError` for a malformed success body.
- * @example Legacy gateway with `expires_in` in milliseconds
+ * @example Legacy gateway with expires_in in milliseconds
  *
  * ```ts
  * import { processTokenResponse } from 'gatepass/client'
