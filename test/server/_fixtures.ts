@@ -10,6 +10,7 @@ import {
   hashClientSecret,
   hashPassword,
   type GatepassConfigInput,
+  type KeyRecord,
   type TokenService,
   type TokenServiceOptions,
   type TokenStore,
@@ -174,10 +175,30 @@ export interface TestService {
   clock: TestClock
 }
 
-/** A service over a fresh memory store with an injected clock. */
+/**
+ * The signing keys of environment `test`, generated once per test file and copied into every
+ * store {@link makeService} creates, so tests do not each pay for an RSA key generation. Tests
+ * about key generation pass their own `store`.
+ */
+export const SEED_KEYS: KeyRecord[] = await (async () => {
+  const store = createMemoryStore()
+  await createTokenService(testConfig(), { store, now: () => T0 }).ready()
+  return store.listKeys('test')
+})()
+
+/**
+ * A service with an injected clock, over `options.store` or else a fresh memory store seeded with
+ * {@link SEED_KEYS} (services made without a store therefore share one signing key).
+ */
 export function makeService(edit?: (config: TestConfig) => void, options: TokenServiceOptions & { clock?: TestClock } = {}): TestService {
   const clock = options.clock ?? testClock()
-  const store = options.store ?? createMemoryStore()
+  let store = options.store
+  if (!store) {
+    const seeded = createMemoryStore()
+    // The memory store applies addKey synchronously, before the service first reads its keys.
+    for (const key of SEED_KEYS) void seeded.addKey(structuredClone(key))
+    store = seeded
+  }
   const service = createTokenService(testConfig(edit), { now: clock.now, ...options, store })
   return { service, store, clock }
 }

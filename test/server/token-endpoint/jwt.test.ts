@@ -255,15 +255,15 @@ describe('signing keys', () => {
   })
 
   it('generates a different key for a service on a different store', async () => {
-    const { service: a } = makeService()
-    const { service: b } = makeService()
+    const { service: a } = makeService(undefined, { store: createMemoryStore() })
+    const { service: b } = makeService(undefined, { store: createMemoryStore() })
     const [ka, kb] = [(await fetchJWKS(a)).keys[0]!.kid, (await fetchJWKS(b)).keys[0]!.kid]
     expect(ka).not.toBe(kb)
   })
 
   it('does not accept a token of another service in verification (different key)', async () => {
-    const { service: a } = makeService()
-    const { service: b } = makeService()
+    const { service: a } = makeService(undefined, { store: createMemoryStore() })
+    const { service: b } = makeService(undefined, { store: createMemoryStore() })
     const body = await expectToken(await post(a, '/auth/token', { ...CC, ...creds('orders-app') }))
     await expect(verifyJWT(b, body.access_token)).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' })
   })

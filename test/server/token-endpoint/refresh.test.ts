@@ -307,7 +307,7 @@ describe('JWT regenerate', () => {
     await expectError(await regenerate(t, shop.access_token), 400, 'invalid_grant', 'the access token is invalid or expired')
     const acme = await expectToken(await post(t.service, '/credential/token', { ...CC, ...creds('acme') }))
     await expectError(await regenerate(t, acme.access_token), 400, 'invalid_grant', 'the access token is invalid or expired')
-    const other = makeService((c) => void (policyOf(c, 'orders').regenerate = true))
+    const other = makeService((c) => void (policyOf(c, 'orders').regenerate = true), { store: createMemoryStore() })
     const foreign = await expectToken(await post(other.service, '/auth/token', { ...CC, ...creds('orders-app') }))
     await expectError(await regenerate(t, foreign.access_token), 400, 'invalid_grant', 'the access token is invalid or expired')
     const [h, p] = foreign.access_token.split('.')
