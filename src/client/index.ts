@@ -51,6 +51,7 @@ export type { TokenCacheKeyParts } from './cache/key.js'
 export type { TokenCache, TokenCacheEntry } from './cache/types.js'
 
 export { decodeClaims } from './decode-claims.js'
+export type { AccessTokenClaims, ClaimsSchema } from '../shared/schemas.js'
 
 // Errors: the client's own classes, and the shared ones the client throws.
 export { UnexpectedResponseError, TokenRequestError, AbortedError, TokenExpiredError, DiscoveryError } from './errors.js'
@@ -62,7 +63,7 @@ export {
   JWTDecodeError,
   isGatepassError,
 } from '../shared/errors.js'
-export type { GatepassErrorCode } from '../shared/errors.js'
+export type { GatepassErrorCode, ConfigIssue } from '../shared/errors.js'
 export type { AnyClientError } from './errors.js'
 import * as errors from './errors-namespace.js'
 export { errors }
