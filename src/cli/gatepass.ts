@@ -12,6 +12,7 @@ import type { ConfigIssue } from '../shared/errors.js'
 import { CLIError, EXIT_FAILURE, EXIT_USAGE } from './errors.js'
 import { hashSecretCommand } from './hash-secret.js'
 import { keysCommand } from './keys.js'
+import { migrateCommand } from './migrate.js'
 import { serveCommand } from './serve.js'
 import { USAGE } from './usage.js'
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
   'hash-secret': hashSecretCommand,
   keys: keysCommand,
+  migrate: migrateCommand,
 }
 
 const isHelpFlag = (arg: string) => arg === '--help' || arg === '-h'

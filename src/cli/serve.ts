@@ -10,6 +10,7 @@ import { ConfigError } from '../shared/errors.js'
 import type { ConfigIssue } from '../shared/errors.js'
 import { CLIError, usageError } from './errors.js'
 import { loadConfig } from './load-config.js'
+import { createCacheFromConfig, type CacheConfig } from './cache.js'
 import { createStoreFromConfig, parseStoreConfig } from './store.js'
 
 /** How long in-flight requests get to finish after SIGINT/SIGTERM before the process exits anyway. */
@@ -66,11 +67,14 @@ export async function serveCommand(args: string[]): Promise<number> {
   const store = await createStoreFromConfig(storeConfig, { env: process.env })
 
   let service: TokenService
+  let cache: Awaited<ReturnType<typeof createCacheFromConfig>> | undefined
   try {
-    service = createTokenService(config, { env: process.env, store, onError: (err) => console.error('gatepass: unexpected error', err) })
+    cache = await createCacheFromConfig((config as { cache?: CacheConfig }).cache, process.env)
+    service = createTokenService(config, { env: process.env, store, validation: cache.validation, onError: (err) => console.error('gatepass: unexpected error', err) })
     await service.ready()
   } catch (err) {
     await store.close().catch(() => {})
+    await cache?.close().catch(() => {})
     throw err
   }
 
@@ -109,7 +113,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     }, SHUTDOWN_GRACE_DURATION)
     force.unref()
     Promise.allSettled([server.close()])
-      .then(() => service.close())
+      .then(() => Promise.all([service.close(), cache.close()]))
       .then(
         () => {
           clearTimeout(force)

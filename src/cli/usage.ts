@@ -8,6 +8,7 @@ Commands:
   serve          Run the token service of a configuration file on a node:http server
   hash-secret    Hash a client secret (or a user password) for a configuration file
   keys generate  Generate a signing key pair (PKCS#8 PEM private key + public JWK)
+  migrate        Apply the store's schema migrations (SQLite / PostgreSQL) and exit
 
 Options:
   -h, --help     Show help (also: gatepass <command> --help, gatepass help <command>)
@@ -60,7 +61,18 @@ Options:
   -h, --help       Show this help`
 
 /** Usage text by command name (`''` for the overview). */
+const MIGRATE = `Usage: gatepass migrate --config <file>
+
+Opens the store named by the "store" field of the configuration, applies its pending schema
+migrations (versioned; PostgreSQL under an advisory lock, so several instances may run it at
+once) and exits. \`gatepass serve\` does the same at start.
+
+Options:
+  -c, --config <file>  Configuration file
+  -h, --help           Show this help`
+
 export const USAGE: Record<string, string> = {
+  migrate: MIGRATE,
   '': MAIN,
   serve: SERVE,
   'hash-secret': HASH_SECRET,

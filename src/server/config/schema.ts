@@ -184,7 +184,13 @@ export const configSchema = z.strictObject({
   users: z.array(userSchema).default([]),
   /** Which store `gatepass serve` uses (ignored by `createTokenService`, which takes a store object). */
   store: z.looseObject({ kind: z.enum(['memory', 'sqlite', 'postgres']) }).optional(),
-  cache: z.record(z.string(), z.unknown()).optional(),
+  /** Shared second-level cache of `gatepass serve` (in code, pass `validation.sharedCache`). */
+  cache: z.strictObject({
+    redis: z.strictObject({
+      url: z.union([z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), z.strictObject({ env: z.string().min(1) })]).optional(),
+      prefix: z.string().max(100).optional(),
+    }).optional(),
+  }).optional(),
 }).superRefine((config, ctx) => {
   const unique = (values: Array<string | undefined>, path: (i: number) => PropertyKey[], what: string) => {
     const seen = new Set<string>()
