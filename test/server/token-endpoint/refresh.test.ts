@@ -316,6 +316,22 @@ describe('JWT regenerate', () => {
     await expectError(await post(t.service, '/auth/jwt/regenerate', creds('orders-app')), 400, 'invalid_request', 'a still-valid access token is required in the Authorization header (Bearer)')
   })
 
+  it('regenerates in ACL mode with the custom claims, while the grants last', async () => {
+    const store = createMemoryStore()
+    const t = makeService((c) => void (policyOf(c, 'acme').regenerate = true), { store })
+    const first = await expectToken(await post(t.service, '/credential/token', { ...CC, ...creds('acme') }))
+    const body = await expectToken(await regenerate(t, first.access_token, 'acme', '/credential'))
+    const { payload } = await verifyJWT(t.service, body.access_token, { base: '/credential' })
+    expect(payload).toMatchObject({ iss: `${ISSUER}/credential`, sub: 'acme', client_id: 'acme', tenant: 'acme-corp', aud: decodeJwt(first.access_token).aud })
+    // On /auth the same client and token are refused.
+    await expectError(await regenerate(t, first.access_token, 'acme', '/auth'), 401, 'invalid_client')
+    const revoked = makeService((c) => {
+      policyOf(c, 'acme').regenerate = true
+      c.credentials[0]!.grants = []
+    }, { store })
+    await expectError(await regenerate(revoked, first.access_token, 'acme', '/credential'), 400, 'invalid_grant', 'the client is no longer granted this API proxy')
+  })
+
   it('still authenticates the client', async () => {
     const t = makeService((c) => void (policyOf(c, 'orders').regenerate = true))
     const first = await expectToken(await post(t.service, '/auth/token', { ...CC, ...creds('orders-app') }))
