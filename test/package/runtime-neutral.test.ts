@@ -34,8 +34,9 @@ describe('runtime-neutral entries bundle for the browser', () => {
     expect(inputs.filter((i) => i.startsWith('src/server/'))).toEqual([])
     for (const name of ['SignJWT', 'importPKCS8', 'createTokenService', 'generateKeyPair']) expect(code).not.toContain(name)
     expect(inputs.some((i) => /zod\/v4\/classic\//.test(i))).toBe(false)
-    // Ceiling: ky (~4 KB) + jose decodeJwt (~1 KB) + zod/mini (~6 KB) + the client itself; keep it small.
-    expect(gzipSync(code).byteLength).toBeLessThan(40 * 1024)
+    // Ceiling (measured 18.2 KB): ky ~5 KB + zod/mini with the response schemas ~6.6 KB + jose's
+    // decodeJwt + the client itself ~7.6 KB. Raise it only with a reason.
+    expect(gzipSync(code).byteLength).toBeLessThan(20 * 1024)
   })
 })
 
