@@ -175,6 +175,28 @@ describe('reuse and replay', () => {
     await expectToken(await refresh(t, 'billing-app', replayed.refresh_token!))
   })
 
+  it('replays JWT responses too, and never echoes the refresh token in an error', async () => {
+    const t = makeService()
+    const first = await expectToken(await post(t.service, '/auth/token', { ...CC, ...creds('orders-app') }))
+    const original = await (await refresh(t, 'orders-app', first.refresh_token!)).text()
+    t.clock.advance(2000)
+    expect(await (await refresh(t, 'orders-app', first.refresh_token!)).text()).toBe(original)
+    t.clock.advance(60_000)
+    const refused = await refresh(t, 'orders-app', first.refresh_token!)
+    const text = await refused.clone().text()
+    await expectError(refused, 400, 'invalid_grant', REUSED)
+    expect(text).not.toContain(first.refresh_token!)
+    expect(text).not.toContain((JSON.parse(original) as TokenBody).refresh_token!)
+  })
+
+  it('refuses refresh for a credential disabled since', async () => {
+    const store = createMemoryStore()
+    const a = makeService(undefined, { store })
+    const first = await expectToken(await post(a.service, '/credential/token', { ...CC, ...creds('acme') }))
+    const b = makeService((c) => void (c.credentials[0]!.enabled = false), { store })
+    await expectError(await refresh(b, 'acme', first.refresh_token!, {}, '/credential/token'), 401, 'invalid_client', 'the client is disabled')
+  })
+
   it('answers 20 concurrent refreshes with one token with one new family member and identical bodies', async () => {
     const outcomes: RotateOutcome['status'][] = []
     const inner = createMemoryStore()

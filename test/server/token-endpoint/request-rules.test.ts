@@ -160,6 +160,14 @@ describe('client authentication', () => {
     await expectToken(await post(service, '/auth/token', CC, { headers: { authorization: basic('orders-app', SECRETS.orders) } }))
   })
 
+  it('accepts the Basic scheme name in any case', async () => {
+    const { service } = makeService()
+    const value = basic('orders-app', SECRETS.orders).slice('Basic '.length)
+    for (const scheme of ['basic', 'BASIC', 'bAsIc']) {
+      await expectToken(await post(service, '/auth/token', CC, { headers: { authorization: `${scheme} ${value}` } }))
+    }
+  })
+
   it('accepts client_secret_post', async () => {
     const { service } = makeService()
     await expectToken(await post(service, '/auth/token', { ...CC, ...creds('orders-app') }))
