@@ -266,7 +266,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     if (endpoint.startsWith('/.well-known/')) {
       if (request.method !== 'GET' && request.method !== 'HEAD') throw new OAuthError('invalid_request', 'the method must be GET', 405, { allow: 'GET, HEAD' })
       if (endpoint === '/.well-known/jwks.json') return json(context.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' })
-      return json(metadata(base), 200, { 'cache-control': 'public, max-age=300' })
+      return json(metadata(`${env.issuer}${env.basePath}/${match[1]}`, base), 200, { 'cache-control': 'public, max-age=300' })
     }
     const realm = `${env.issuer}${env.basePath}/${match[1]}`
     const management = endpoint === '/introspect' || endpoint === '/revoke'
@@ -306,9 +306,10 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     return `${proto}://${host}`
   }
 
-  function metadata(base: string) {
+  /** RFC 8414 metadata: `issuer` is always the configured one (the JWT `iss`); endpoint URLs may follow trusted forwarded headers. */
+  function metadata(issuer: string, base: string) {
     return {
-      issuer: base,
+      issuer,
       token_endpoint: `${base}/token`,
       jwt_token_endpoint: `${base}/jwt`,
       introspection_endpoint: `${base}/introspect`,

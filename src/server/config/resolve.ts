@@ -1,3 +1,4 @@
+import { base64url } from 'jose'
 import { ConfigError, type ConfigIssue } from '../../shared/errors.js'
 import { hashClientSecret } from '../secrets.js'
 import type { TokenBinding } from '../store/types.js'
@@ -109,6 +110,18 @@ export function resolveConfig(input: unknown, env: Record<string, string | undef
     })
   }
   for (const [i, u] of config.users.entries()) secret(u.passwordHash, `users.${i}.passwordHash`, (h) => (u.passwordHash = h))
+  const kek = config.environment.keyEncryptionKey
+  if (kek) {
+    const raw = env[kek.env]
+    let bytes: Uint8Array | undefined
+    try {
+      bytes = raw === undefined || !/^[A-Za-z0-9_-]+$/.test(raw) ? undefined : base64url.decode(raw)
+    } catch {
+      bytes = undefined
+    }
+    if (raw === undefined || raw === '') issues.push({ path: 'environment.keyEncryptionKey', message: `environment variable "${kek.env}" is not set` })
+    else if (bytes?.byteLength !== 32) issues.push({ path: 'environment.keyEncryptionKey', message: `environment variable "${kek.env}" must hold 32 random bytes, base64url` })
+  }
   if (issues.length > 0) throw new ConfigError(issues)
   return {
     config,

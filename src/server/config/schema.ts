@@ -216,7 +216,12 @@ export const configSchema = z.strictObject({
   }
   const groups = new Set(config.groups.map((g) => g.name))
   const proxies = new Set(config.proxies.map((p) => p.name))
+  const reserved = [`${config.environment.basePath}/auth`, `${config.environment.basePath}/credential`]
   config.proxies.forEach((p, i) => {
+    const mount = (p.path ?? `/apigateway/${p.name}`).replace(/\/+$/, '')
+    if (p.upstream !== undefined && reserved.some((r) => mount === '' || r === mount || r.startsWith(`${mount}/`) || mount.startsWith(`${r}/`))) {
+      ctx.addIssue({ code: 'custom', path: ['proxies', i, 'path'], message: `must not contain or overlap the token endpoints (${reserved.join(', ')})` })
+    }
     if (p.group !== undefined && !groups.has(p.group)) ctx.addIssue({ code: 'custom', path: ['proxies', i, 'group'], message: `unknown group "${p.group}"` })
     if (p.clientId !== undefined && p.clientSecret === undefined && !p.tokenPolicy.publicClients) ctx.addIssue({ code: 'custom', path: ['proxies', i, 'clientSecret'], message: 'required when "clientId" is set (or enable tokenPolicy.publicClients)' })
   })

@@ -13,6 +13,8 @@ export interface GrantDecision {
   audience: string[]
   binding: TokenBinding
   format: 'jwt' | 'opaque'
+  /** Whether the request named a scope (then the response always says what was granted). */
+  scopeRequested?: boolean
 }
 
 /** Claim names a credential's metadata can never set (RFC 7519, RFC 9068, gatepass). */
@@ -126,7 +128,8 @@ export async function mint(ctx: ServiceContext, decision: GrantDecision, options
   const body: Record<string, unknown> = { ...metadata(decision, 'includeInTokenResponse'), access_token: accessToken, token_type: 'Bearer' }
   if (ttlMs !== null) body.expires_in = env.expiresInUnit === 'milliseconds' ? ttlMs : ttlMs / 1000
   if (refreshToken !== null) body.refresh_token = refreshToken
-  if (decision.scope.length > 0) body.scope = decision.scope.join(' ')
+  // RFC 6749 §5.1: a missing `scope` means "as requested", so say it whenever one was requested.
+  if (decision.scope.length > 0 || decision.scopeRequested) body.scope = decision.scope.join(' ')
 
   const batch: IssueBatch = { access, refresh }
   // deletePrevious applies to new grants; a refresh already revokes the access token it replaces.

@@ -185,16 +185,15 @@ describe('discovery metadata', () => {
 
     const { service } = makeService((c) => void (c.environment.trustForwardedHeaders = true))
     const trusted = await service.fetch(new Request(`${ISSUER}/auth/.well-known/oauth-authorization-server`, { headers: forwarded }))
-    expect(await trusted.json()).toMatchObject(metadataFor('https://public.example.net/auth'))
+    // Endpoint URLs follow the trusted forwarded host; `issuer` stays the configured one (the JWT iss).
+    expect(await trusted.json()).toMatchObject({ ...metadataFor('https://public.example.net/auth'), issuer: `${ISSUER}/auth` })
     const multi = await service.fetch(new Request(`${ISSUER}/credential/.well-known/oauth-authorization-server`, { headers: { 'x-forwarded-proto': 'http, https', 'x-forwarded-host': 'a.example.net:8443, b.example.net' } }))
-    expect(await multi.json()).toMatchObject(metadataFor('http://a.example.net:8443/credential'))
+    expect(await multi.json()).toMatchObject({ ...metadataFor('http://a.example.net:8443/credential'), issuer: `${ISSUER}/credential` })
   })
 
-  // BUG: with trustForwardedHeaders, the metadata fetched through the forwarded host advertises
-  // `issuer: https://public.example.net/auth`, but tokens obtained through the same host carry the
-  // configured `iss` (https://gw.example.com/auth). RFC 9068 §4 / RFC 8414 §3.3 want them equal, so
-  // a conforming client rejects every token.
-  it.fails('keeps the metadata issuer and the token iss consistent behind trusted forwarded headers', async () => {
+  // Regression: the metadata issuer used to follow the forwarded host while tokens carried the
+  // configured iss (RFC 9068 §4 / RFC 8414 §3.3 want them equal).
+  it('keeps the metadata issuer and the token iss consistent behind trusted forwarded headers', async () => {
     const { service } = makeService((c) => void (c.environment.trustForwardedHeaders = true))
     const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'public.example.net' }
     const metadata = (await (await service.fetch(new Request(`${ISSUER}/auth/.well-known/oauth-authorization-server`, { headers: forwarded }))).json()) as { issuer: string }
@@ -232,6 +231,22 @@ describe('signing keys', () => {
     expect(decodeProtectedHeader(again.access_token).kid).toBe(kid)
     await verifyJWT(first, again.access_token)
     expect(await store.listKeys('test')).toHaveLength(1)
+  })
+
+  it('stores private keys encrypted under keyEncryptionKey and reuses them with the same key', async () => {
+    const store = createMemoryStore()
+    const kek = 'S0VLLWZvci10ZXN0cy1vbmx5LTMyLWJ5dGVzLWxvbmchIQ'
+    expect(atob(kek.replace(/-/g, '+').replace(/_/g, '/'))).toHaveLength(32)
+    const config = testConfig((c) => void (c.environment.keyEncryptionKey = { env: 'GATEPASS_KEK' }))
+    const first = createTokenService(config, { store, env: { GATEPASS_KEK: kek }, now: () => T0 })
+    const body = await expectToken(await post(first, '/auth/token', { ...CC, ...creds('orders-app') }))
+    const [record] = await store.listKeys('test')
+    expect(record!.privateKey).toMatch(/^enc:/)
+    expect(record!.privateKey).not.toContain('"d"')
+    const second = createTokenService(config, { store, env: { GATEPASS_KEK: kek }, now: () => T0 })
+    const again = await expectToken(await post(second, '/auth/token', { ...CC, ...creds('orders-app') }))
+    expect(decodeProtectedHeader(again.access_token).kid).toBe(decodeProtectedHeader(body.access_token).kid)
+    await verifyJWT(first, again.access_token)
   })
 
   it('generates one key when two services start concurrently on one store', async () => {
