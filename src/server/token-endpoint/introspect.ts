@@ -8,13 +8,20 @@ import { issuerFor } from './mint.js'
 const INACTIVE = { active: false }
 
 /** Verifies a JWT of ours (any audience); `null` when it is not one, or not valid. */
-async function ourJWT(ctx: ServiceContext, token: string, client: ResolvedClient) {
+async function ourJWT(ctx: ServiceContext, token: string, client: ResolvedClient, options: { ignoreExpiry?: boolean } = {}) {
   if (token.split('.').length !== 3) return null
   try {
     const { kid } = decodeProtectedHeader(token)
     const key = typeof kid === 'string' ? await ctx.keys.verificationKey(kid) : undefined
     if (!key) return null
-    const { payload } = await jwtVerify(token, key.publicKey, { algorithms: [key.alg], typ: 'at+jwt', issuer: issuerFor(ctx, client.mode), currentDate: new Date(ctx.now()) })
+    const { payload } = await jwtVerify(token, key.publicKey, {
+      algorithms: [key.alg],
+      typ: 'at+jwt',
+      issuer: issuerFor(ctx, client.mode),
+      currentDate: new Date(ctx.now()),
+      // Revoking an expired JWT must still kill its refresh family.
+      ...(options.ignoreExpiry ? { clockTolerance: Number.MAX_SAFE_INTEGER } : {}),
+    })
     return payload.client_id === client.clientId ? payload : null
   } catch {
     return null
@@ -33,7 +40,7 @@ export async function introspect(ctx: ServiceContext, client: ResolvedClient, pa
   const now = ctx.now()
   const jwt = await ourJWT(ctx, token, client)
   if (jwt) {
-    return json({ active: true, token_type: 'Bearer', ...jwt })
+    return json({ ...jwt, active: true, token_type: 'Bearer' })
   }
   const digest = await sha256(token)
   const lookups = hint === 'refresh_token' ? (['refresh', 'access'] as const) : (['access', 'refresh'] as const)
@@ -86,7 +93,7 @@ export async function revoke(ctx: ServiceContext, client: ResolvedClient, params
   const { token, hint } = readToken(params)
   const now = ctx.now()
   const done = () => new Response(null, { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' } })
-  const jwt = await ourJWT(ctx, token, client)
+  const jwt = await ourJWT(ctx, token, client, { ignoreExpiry: true })
   if (jwt) {
     if (typeof jwt.sid === 'string') await ctx.store.revokeFamily(jwt.sid, now)
     return done()

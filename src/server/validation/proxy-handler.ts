@@ -40,6 +40,9 @@ export function createForwarder(prefix: string, upstream: string, options: Proxy
 
   return async function forward(request: Request, principal: Principal, peerAddress: string | undefined, trustedChain: string[]): Promise<Response> {
     const incoming = new URL(request.url)
+    if (incoming.pathname !== prefix && !incoming.pathname.startsWith(`${prefix}/`)) {
+      return json({ error: 'invalid_request', error_description: 'no such endpoint' }, 404)
+    }
     const rest = incoming.pathname.slice(prefix.length)
     const target = new URL(base)
     target.pathname = `${basePath}${rest.startsWith('/') || rest === '' ? rest : `/${rest}`}`
@@ -59,7 +62,10 @@ export function createForwarder(prefix: string, upstream: string, options: Proxy
     forwarded.set('x-forwarded-proto', incoming.protocol.slice(0, -1))
     forwarded.set('x-forwarded-host', incoming.host)
 
-    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(timeout)])
+    // The timeout covers the wait for the upstream's response headers, not a long streamed body.
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(new DOMException('the upstream did not answer in time', 'TimeoutError')), timeout)
+    const signal = AbortSignal.any([request.signal, deadline.signal])
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== null
     let upstreamResponse: Response
     try {
@@ -72,9 +78,11 @@ export function createForwarder(prefix: string, upstream: string, options: Proxy
         ...(hasBody ? { duplex: 'half' } : {}),
       } as RequestInit)
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') return json({ error: 'temporarily_unavailable', error_description: 'the upstream service did not answer in time' }, 504)
+      clearTimeout(timer)
+      if (deadline.signal.aborted) return json({ error: 'temporarily_unavailable', error_description: 'the upstream service did not answer in time' }, 504)
       return json({ error: 'temporarily_unavailable', error_description: 'the upstream service is unreachable' }, 502)
     }
+    clearTimeout(timer)
     const responseHeaders = stripHopByHop(upstreamResponse.headers)
     // fetch() decompressed the body: the length and encoding no longer describe it.
     responseHeaders.delete('content-encoding')

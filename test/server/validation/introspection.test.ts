@@ -165,12 +165,12 @@ describe('introspection: JWTs', () => {
     expect(await expectIntrospection(await management(service, '/credential/introspect', 'globex', { token: access_token }))).toEqual({ active: false })
   })
 
-  // BUG: the JWT branch of introspect() builds `{ active: true, token_type: 'Bearer', ...payload }`,
+  // Regression (fixed): the JWT branch of introspect() builds `{ active: true, token_type: 'Bearer', ...payload }`,
   // so custom claims from credential metadata named `active` or `token_type` (not in
   // RESERVED_CLAIMS, src/server/token-endpoint/mint.ts) override the RFC 7662 members: a valid token
   // is reported inactive (or with a made-up token_type). The introspection members should win, or
   // those names should be reserved.
-  it.fails('keeps active and token_type authoritative whatever custom claims a JWT carries', async () => {
+  it('keeps active and token_type authoritative whatever custom claims a JWT carries', async () => {
     const { service } = makeACLService((c) => {
       const acme = c.credentials.find((x) => x.clientId === 'acme')!
       ;(acme.metadata as unknown[]).push({ name: 'active', value: false, includeInJwt: true }, { name: 'token_type', value: 'mac', includeInJwt: true })
