@@ -235,7 +235,7 @@ describe('signing keys', () => {
 
   it('stores private keys encrypted under keyEncryptionKey and reuses them with the same key', async () => {
     const store = createMemoryStore()
-    const kek = 'S0VLLWZvci10ZXN0cy1vbmx5LTMyLWJ5dGVzLWxvbmchIQ'
+    const kek = 'a2VrLWZvci1nYXRlcGFzcy10ZXN0cy0zMi1ieXRlcyE'
     expect(atob(kek.replace(/-/g, '+').replace(/_/g, '/'))).toHaveLength(32)
     const config = testConfig((c) => void (c.environment.keyEncryptionKey = { env: 'GATEPASS_KEK' }))
     const first = createTokenService(config, { store, env: { GATEPASS_KEK: kek }, now: () => T0 })
