@@ -198,6 +198,14 @@ describe('scope rules', () => {
     expect(body.scope).not.toContain('admin')
   })
 
+  it('ignore: says what was granted when nothing is grantable but a scope was requested', async () => {
+    const { service } = makeService((c) => void (policyOf(c, 'shop').scopes = 'ignore'))
+    const body = await expectToken(await post(service, '/auth/token', { ...CC, scope: 'admin', ...creds('shop-app') }))
+    expect(body).toHaveProperty('scope')
+    expect(body.scope).not.toContain('admin')
+    expect(decodeJwt(body.access_token)).not.toHaveProperty('scope')
+  })
+
   it('ignore: grants every grantable scope whatever is requested', async () => {
     const { service } = makeService((c) => void (policyOf(c, 'orders').scopes = 'ignore'))
     const body = await expectToken(await post(service, '/auth/token', { ...CC, scope: 'admin', ...creds('orders-app') }))
