@@ -14,8 +14,8 @@ import { CLIError } from './errors.js'
 /**
  * The `store` field of a configuration file.
  *
- * - `memory` (default): tokens and keys are lost on exit.
- * - `sqlite`: `path` of the database file (default `.gatepass/gatepass.db`, relative to the
+ * - `memory`: tokens and keys are lost on exit.
+ * - `sqlite` (default, the embedded store): `path` of the database file (default `.gatepass/gatepass.db`, relative to the
  *   current directory; its folder is created).
  * - `postgres`: `connectionString`, plain or `{ "env": "NAME" }` (default: `$DATABASE_URL`), and
  *   the `schema` holding the tables (default `gatepass`).
@@ -38,7 +38,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 
 /** Checks the `store` field; throws a `ConfigError` naming every bad field (`store.…`). */
 export function parseStoreConfig(value: unknown): StoreConfig {
-  if (value === undefined) return { kind: 'memory' }
+  if (value === undefined) return { kind: 'sqlite' }
   if (!isRecord(value)) throw new ConfigError([{ path: 'store', message: 'must be an object like {"kind": "memory"}' }])
   const kind = value.kind
   if (kind !== 'memory' && kind !== 'sqlite' && kind !== 'postgres') {

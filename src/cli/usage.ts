@@ -28,8 +28,8 @@ Options:
   -h, --help           Show this help
 
 The store is chosen by the "store" field of the configuration:
-  { "kind": "memory" }                                   (default; lost on exit)
-  { "kind": "sqlite", "path": ".gatepass/gatepass.db" }  (needs better-sqlite3@12)
+  { "kind": "sqlite", "path": ".gatepass/gatepass.db" }  (default; needs better-sqlite3@12)
+  { "kind": "memory" }                                   (lost on exit)
   { "kind": "postgres", "connectionString": { "env": "DATABASE_URL" }, "schema": "gatepass" }
                                                          (needs pg)
 Relative SQLite paths are resolved from the current directory.`

@@ -13,8 +13,8 @@ function issuesOf(fn: () => unknown): Array<{ path: string; message: string }> {
 }
 
 describe('parseStoreConfig', () => {
-  it('defaults to the memory store', () => {
-    expect(parseStoreConfig(undefined)).toEqual({ kind: 'memory' })
+  it('defaults to the embedded SQLite store', () => {
+    expect(parseStoreConfig(undefined)).toEqual({ kind: 'sqlite' })
   })
 
   it('accepts the three kinds with their fields', () => {
@@ -37,8 +37,8 @@ describe('parseStoreConfig', () => {
 })
 
 describe('createStoreFromConfig', () => {
-  it('opens a memory store by default', async () => {
-    const store = await createStoreFromConfig(undefined)
+  it('opens a memory store', async () => {
+    const store = await createStoreFromConfig({ kind: 'memory' })
     expect(await store.findAccessToken('nope')).toBeNull()
     await store.close()
   })
