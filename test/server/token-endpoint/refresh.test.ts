@@ -258,6 +258,25 @@ describe('scope and endpoints', () => {
     expect(kept.scope).toBe('orders:read')
   })
 
+  // BUG: a refresh re-grants the original scope without checking it against the current config:
+  // after a scope is removed from the proxy's allowedScopes (or from the user's roles), every
+  // refresh keeps minting tokens that carry it, for as long as the family lives (ttl renewed at
+  // each rotation × maxCount). ACL audiences are re-checked on refresh; scopes are not.
+  it.fails('does not re-grant a scope the config no longer allows', async () => {
+    const store = createMemoryStore()
+    const a = makeService(undefined, { store })
+    const first = await expectToken(await post(a.service, '/auth/token', { grant_type: 'password', username: 'alice', password: PASSWORDS.alice, scope: 'orders:read orders:write', ...creds('orders-app') }))
+    const b = makeService((c) => void (policyOf(c, 'orders').allowedScopes = ['orders:read']), { store })
+    const response = await refresh(b, 'orders-app', first.refresh_token!)
+    if (response.status === 400) {
+      await expectError(response, 400, 'invalid_grant')
+      return
+    }
+    const body = await expectToken(response)
+    expect(body.scope).toBe('orders:read')
+    expect(decodeJwt(body.access_token).scope).toBe('orders:read')
+  })
+
   it('refreshes on /jwt for a JWT policy, and refuses /jwt for an opaque one', async () => {
     const t = makeService()
     const jwt = await expectToken(await post(t.service, '/auth/jwt', { ...CC, ...creds('orders-app') }))
