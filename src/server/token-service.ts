@@ -181,6 +181,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       keys,
       now,
       identitySource: options.identitySource,
+      onError: options.onError,
       forget: (event) => validator.forget(event),
       forgetPrevious: (of) => validator.forgetPrevious(of),
       dummyPasswordHash: () => (dummy ??= hashPassword(crypto.randomUUID())),

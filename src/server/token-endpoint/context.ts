@@ -20,6 +20,8 @@ export interface ServiceContext {
   keys: KeyManager
   now: () => number
   identitySource: IdentitySource | undefined
+  /** Reports unexpected failures (never with secrets). */
+  onError?: ((error: unknown) => void) | undefined
   /** Drops revoked tokens from the validation caches (every instance when a bus is configured). */
   forget: (event: { digest?: string; familyId?: string }) => Promise<void>
   /** Drops this instance's cached tokens of a client + subject + binding (`deletePrevious`). */

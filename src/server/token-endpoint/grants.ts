@@ -82,7 +82,13 @@ export async function passwordGrant(ctx: ServiceContext, client: ResolvedClient,
     return decision(ctx, client, username, username, own.roles, params)
   }
   if (ctx.identitySource) {
-    const user = await ctx.identitySource(username, password, { clientId: client.clientId, mode: client.mode })
+    let user: Awaited<ReturnType<NonNullable<ServiceContext['identitySource']>>>
+    try {
+      user = await ctx.identitySource(username, password, { clientId: client.clientId, mode: client.mode })
+    } catch (cause) {
+      ctx.onError?.(cause)
+      throw new OAuthError('temporarily_unavailable', 'the identity source is temporarily unavailable; retry later', 503, { 'retry-after': '1' })
+    }
     if (!user) throw refused
     return decision(ctx, client, user.subject ?? username, username, user.roles ?? [], params)
   }
@@ -91,6 +97,26 @@ export async function passwordGrant(ctx: ServiceContext, client: ResolvedClient,
   if (!user || !ok) throw refused
   const grantable = client.credential ? user.roles.filter((r) => client.credential!.roles.includes(r)) : user.roles
   return decision(ctx, client, username, username, grantable, params)
+}
+
+/**
+ * Scopes the current configuration still grants for a refresh: `undefined` when there is no
+ * bound (identity source decides), `null` when the user or the grant type is gone.
+ */
+function currentlyGrantable(ctx: ServiceContext, client: ResolvedClient, username: string | null): string[] | undefined | null {
+  const allowed = client.policy.allowedScopes
+  const bound = (list: string[]) => (allowed ? list.filter((s) => allowed.includes(s)) : list)
+  if (username === null) {
+    if (!client.policy.grants.includes('client_credentials')) return null
+    return bound(client.credential ? client.credential.roles : (allowed ?? []))
+  }
+  if (!client.policy.grants.includes('password')) return null
+  const own = client.credential
+  if (own?.username !== undefined) return own.username === username ? bound(own.roles) : null
+  if (ctx.identitySource) return allowed
+  const user = ctx.resolved.config.users.find((u) => u.username === username)
+  if (!user) return null
+  return bound(client.credential ? user.roles.filter((r) => client.credential!.roles.includes(r)) : user.roles)
 }
 
 /** Stores what was minted, then builds the response (a token is persisted before it is sent). */
@@ -127,8 +153,11 @@ export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedCli
   if (!client.policy.refresh.enabled) throw new OAuthError('unauthorized_client', 'refresh is not enabled for this client')
   if (record.refreshCount >= client.policy.refresh.maxCount) throw new OAuthError('invalid_grant', 'the refresh limit of this token has been reached')
 
+  // What the configuration grants today bounds what a refresh may carry on.
+  const stillGrantable = currentlyGrantable(ctx, client, record.username)
+  if (stillGrantable === null) throw new OAuthError('invalid_grant', 'the user or grant behind this refresh token is no longer allowed')
   // Narrowing only (RFC 6749 §6): a requested scope must be part of the original grant.
-  const original = record.scope === '' ? [] : record.scope.split(' ')
+  const original = (record.scope === '' ? [] : record.scope.split(' ')).filter((s) => stillGrantable === undefined || stillGrantable.includes(s))
   const requested = parseScope(params.get('scope'))
   if (requested && requested.some((s) => !original.includes(s))) throw new OAuthError('invalid_scope', 'the requested scope exceeds the original grant')
   let audience = record.audience
