@@ -139,16 +139,21 @@ function fmt(n: number): string {
 
 const NA = 'n/a'
 
-/** A ratio row; `minRatio` null = informational (no target in issue 7). */
-function ratioRow(figure: string, unit: string, gp: number | string, baseline: string, base: number | string, minRatio: number | null) {
+/**
+ * A ratio row; `minRatio` null = informational (no target in issue 7). `perCPU` (HTTP rows): the
+ * same two figures per CPU-second of the server process, shown next to the ratio because other
+ * workloads on the machine take a varying share of the server's core.
+ */
+function ratioRow(figure: string, unit: string, gp: number | string, baseline: string, base: number | string, minRatio: number | null, perCPU?: [number | null, number | null]) {
   const numeric = typeof gp === 'number' && typeof base === 'number'
   const ratio = numeric ? gp / base : null
+  const cpuRatio = numeric && perCPU?.[0] && perCPU[1] ? perCPU[0] / perCPU[1] : null
   rows.push({
     figure,
     gatepass: typeof gp === 'number' ? `${fmt(gp)} ${unit}` : gp,
     baseline,
     baselineValue: typeof base === 'number' ? `${fmt(base)} ${unit}` : base,
-    ratio: ratio === null ? NA : `${ratio.toFixed(2)}×`,
+    ratio: ratio === null ? NA : `${ratio.toFixed(2)}×${cpuRatio === null ? '' : ` (per CPU-s ${cpuRatio.toFixed(2)}×)`}`,
     target: minRatio === null ? '—' : `≥ ${minRatio}×`,
     met: minRatio === null ? (ratio === null ? NA : 'info') : ratio === null ? NA : ratio >= minRatio ? '✅ yes' : '❌ no',
   })
@@ -165,6 +170,13 @@ function httpValue(outcome: GroupOutcome | Error | undefined, name: string): num
   return r.rps
 }
 
+/** Requests per CPU-second of the server process (null when unknown). */
+function perCPU(outcome: GroupOutcome | Error | undefined, name: string): number | null {
+  if (outcome === undefined || outcome instanceof Error) return null
+  const r = outcome.results.get(name)
+  return r && r.serverCores ? r.rps / r.serverCores : null
+}
+
 async function attempt<T>(label: string, f: () => Promise<T>): Promise<T | Error> {
   try {
     return await f()
@@ -178,6 +190,7 @@ async function attempt<T>(label: string, f: () => Promise<T>): Promise<T | Error
 
 const started = new Date()
 const t0 = Date.now()
+const loadavgAtStart = loadavg()
 log(`gatepass bench — ${started.toISOString()} — ${hasTaskset ? 'servers on core 0, load generator on core 1 (taskset)' : 'no taskset: processes not pinned'}; ${DURATION} s per HTTP figure, ${WARMUP} s warm-up, ${CONNECTIONS} connections`)
 
 const tokenPath = '/auth/token'
@@ -218,6 +231,8 @@ if (wanted('validate-http')) {
       { name: 'bare-validator', script: 'baselines/bare-validator.ts', args: ['1000'], path: '/orders', method: 'GET', bearer: 'rotate' },
       { name: 'gatepass-cold', script: 'servers/gatepass-validator.ts', args: ['cold', '1000'], path: '/orders', method: 'GET', bearer: 'rotate' },
       { name: 'gatepass-warm', script: 'servers/gatepass-validator.ts', args: ['warm', '1'], path: '/orders', method: 'GET', bearer: 'first' },
+      { name: 'adapter-hello', script: 'baselines/hello.ts', args: ['adapter'], path: '/orders', method: 'GET' },
+      { name: 'node-hello', script: 'baselines/hello.ts', args: ['node'], path: '/orders', method: 'GET' },
     ]),
   )
 }
@@ -270,28 +285,32 @@ if (wanted('memory')) {
 
 // ---------------------------------------------------------------- rows
 
+/** An HTTP ratio row: `[group, server]` of gatepass and of the baseline. */
+function httpRow(figure: string, gp: [GroupOutcome | Error | undefined, string], baseline: string, base: [GroupOutcome | Error | undefined, string], minRatio: number | null) {
+  ratioRow(figure, 'req/s', httpValue(...gp), baseline, httpValue(...base), minRatio, [perCPU(...gp), perCPU(...base)])
+}
+
 if (groups.rs256) {
-  const gp = httpValue(groups.rs256, 'gatepass-rs256')
-  ratioRow('JWT issuance RS256, HTTP', 'req/s', gp, 'bare node:http + jose', httpValue(groups.rs256, 'bare-rs256'), 0.95)
-  ratioRow('JWT issuance RS256, HTTP', 'req/s', gp, 'oidc-provider (JWT)', httpValue(groups.rs256, 'oidc-provider-rs256'), 1.5)
+  httpRow('JWT issuance RS256, HTTP', [groups.rs256, 'gatepass-rs256'], 'bare node:http + jose', [groups.rs256, 'bare-rs256'], 0.95)
+  httpRow('JWT issuance RS256, HTTP', [groups.rs256, 'gatepass-rs256'], 'oidc-provider (JWT)', [groups.rs256, 'oidc-provider-rs256'], 1.5)
 }
 if (groups.es256) {
-  const gp = httpValue(groups.es256, 'gatepass-es256')
-  ratioRow('JWT issuance ES256, HTTP', 'req/s', gp, 'bare node:http + jose', httpValue(groups.es256, 'bare-es256'), null)
-  ratioRow('JWT issuance ES256, HTTP', 'req/s', gp, 'oidc-provider (JWT)', httpValue(groups.es256, 'oidc-provider-es256'), null)
+  httpRow('JWT issuance ES256, HTTP', [groups.es256, 'gatepass-es256'], 'bare node:http + jose', [groups.es256, 'bare-es256'], null)
+  httpRow('JWT issuance ES256, HTTP', [groups.es256, 'gatepass-es256'], 'oidc-provider (JWT)', [groups.es256, 'oidc-provider-es256'], null)
 }
 if (groups.opaque) {
-  const mem = httpValue(groups.opaque, 'gatepass-memory')
-  if (groups.rs256) ratioRow('JWT issuance RS256 vs opaque peer, HTTP', 'req/s', httpValue(groups.rs256, 'gatepass-rs256'), '@node-oauth/oauth2-server (opaque)', httpValue(groups.opaque, 'oauth2-server'), null)
-  ratioRow('opaque issuance, memory store, HTTP', 'req/s', mem, '@node-oauth/oauth2-server (opaque)', httpValue(groups.opaque, 'oauth2-server'), 1.5)
-  ratioRow('opaque issuance, memory store, HTTP', 'req/s', mem, 'bare node:http opaque', httpValue(groups.opaque, 'bare-opaque'), null)
-  ratioRow('opaque issuance, SQLite store, HTTP', 'req/s', httpValue(groups.opaque, 'gatepass-sqlite'), 'gatepass memory store', mem, 0.6)
-  ratioRow('opaque issuance, PostgreSQL store, HTTP', 'req/s', httpValue(groups.opaque, 'gatepass-postgres'), 'gatepass memory store', mem, null)
+  const mem: [GroupOutcome | Error | undefined, string] = [groups.opaque, 'gatepass-memory']
+  httpRow('opaque issuance, memory store, HTTP', mem, '@node-oauth/oauth2-server (opaque)', [groups.opaque, 'oauth2-server'], 1.5)
+  httpRow('opaque issuance, memory store, HTTP', mem, 'bare node:http opaque', [groups.opaque, 'bare-opaque'], null)
+  httpRow('opaque issuance, SQLite store, HTTP', [groups.opaque, 'gatepass-sqlite'], 'gatepass memory store', mem, 0.6)
+  httpRow('opaque issuance, PostgreSQL store, HTTP', [groups.opaque, 'gatepass-postgres'], 'gatepass memory store', mem, null)
 }
 if (groups.validate) {
-  const bare = httpValue(groups.validate, 'bare-validator')
-  ratioRow('validation over HTTP, JWT cold', 'req/s', httpValue(groups.validate, 'gatepass-cold'), 'bare node:http + jose validator', bare, 0.9)
-  ratioRow('validation over HTTP, JWT warm (repeated)', 'req/s', httpValue(groups.validate, 'gatepass-warm'), 'bare node:http + jose validator', bare, 3)
+  const bare: [GroupOutcome | Error | undefined, string] = [groups.validate, 'bare-validator']
+  httpRow('validation over HTTP, JWT cold', [groups.validate, 'gatepass-cold'], 'bare node:http + jose validator', bare, 0.9)
+  httpRow('validation over HTTP, JWT warm (repeated)', [groups.validate, 'gatepass-warm'], 'bare node:http + jose validator', bare, 3)
+  httpRow('ceiling: Node adapter, no guard (`serve(async () => new Response("ok"))`)', [groups.validate, 'adapter-hello'], 'bare node:http + jose validator', bare, null)
+  httpRow('ceiling: plain node:http "ok"', [groups.validate, 'node-hello'], 'bare node:http + jose validator', bare, null)
 }
 if (guardOut !== undefined) {
   const g = guardOut instanceof Error ? null : guardOut.results
@@ -310,6 +329,7 @@ if (guardOut !== undefined) {
     met: typeof hit === 'number' ? (hit >= 300_000 ? '✅ yes' : '❌ no') : NA,
   })
   ratioRow('guard in-process, opaque store hit (memory)', 'ops/s', v('guard opaque store hit'), 'jose.jwtVerify RS256', jose, null)
+  ratioRow('evidence: crypto.subtle.digest SHA-256 of a JWT (the guard does one per request)', 'ops/s', v('crypto.subtle.digest SHA-256'), 'node:crypto createHash', v('node:crypto createHash SHA-256'), null)
 }
 if (clientOut !== undefined) {
   if (clientOut instanceof Error || clientOut.unavailable !== undefined) {
@@ -335,10 +355,11 @@ if (memoryOut !== undefined) {
   } else {
     const issued = memoryOut.samples.find((s) => s.label === 'issued')!
     const checkpoints = memoryOut.samples.filter((s) => s.validated > 0)
-    const first = checkpoints[0]
+    // Reference: the first sample taken once the cache reached its entry bound.
+    const first = checkpoints.find((s) => s.cacheEntries >= 10_000) ?? checkpoints[0]
     const last = memoryOut.samples.at(-1)!
     if (first) {
-      const later = checkpoints.slice(1)
+      const later = checkpoints.slice(checkpoints.indexOf(first) + 1)
       const maxRSS = Math.max(first.rssMiB, ...later.map((s) => s.rssMiB))
       const growthMiB = maxRSS - first.rssMiB
       const heapGrowthMiB = last.heapUsedMiB - first.heapUsedMiB
@@ -346,9 +367,10 @@ if (memoryOut !== undefined) {
       // 32 MiB (twice the 16 MiB byte bound) and the heap after a full GC by less than 8 MiB.
       const met = first.cacheEntries <= 10_000 && last.cacheEntries <= 10_000 && growthMiB < 32 && heapGrowthMiB < 8 && memoryOut.refused === 0
       memoryVerdict = { growthMiB, heapGrowthMiB, met }
+      const cacheHeapMiB = first.heapUsedMiB - issued.heapUsedMiB
       rows.push({
         figure: `memory, ${fmt(memoryOut.validated)} distinct opaque tokens via guard${memoryOut.stoppedEarly ? ` (of ${fmt(memoryOut.count)}; time cap)` : ''}`,
-        gatepass: `RSS ${issued.rssMiB.toFixed(0)} → ${first.rssMiB.toFixed(0)} MiB at ${fmt(first.validated)} → ${last.rssMiB.toFixed(0)} MiB at end (max +${growthMiB.toFixed(1)} MiB after ${fmt(first.validated)}; heap ${heapGrowthMiB >= 0 ? '+' : ''}${heapGrowthMiB.toFixed(1)} MiB)`,
+        gatepass: `RSS ${issued.rssMiB.toFixed(0)} MiB before → ${first.rssMiB.toFixed(0)} MiB at ${fmt(first.validated)} (cache full; heap +${cacheHeapMiB.toFixed(1)} MiB) → ${last.rssMiB.toFixed(0)} MiB at end; after ${fmt(first.validated)}: RSS max +${growthMiB.toFixed(1)} MiB, heap ${heapGrowthMiB >= 0 ? '+' : ''}${heapGrowthMiB.toFixed(1)} MiB`,
         baseline: 'default cache bound',
         baselineValue: `${fmt(last.cacheEntries)} entries (bound 10,000 / 16 MiB)`,
         ratio: '—',
@@ -387,7 +409,7 @@ const machine = {
   date: started.toISOString(),
   gitCommit,
   pinned: hasTaskset,
-  loadavgAtStart: loadavg(),
+  loadavgAtStart,
   versions: Object.fromEntries(['jose', 'oidc-provider', '@node-oauth/oauth2-server', 'autocannon', 'tinybench', 'better-sqlite3', 'pg'].map((p) => [p, version(p)])),
 }
 const settings = { durationSeconds: DURATION, warmupSeconds: WARMUP, connections: CONNECTIONS, microTimeMs: MICRO_TIME, memoryTokens: MEMORY_TOKENS, memorySeconds: MEMORY_SECONDS, only: ONLY ? [...ONLY] : null }

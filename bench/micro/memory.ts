@@ -77,7 +77,7 @@ while (validated < count) {
     samples.push(s)
     process.stdout.write(`# validated ${validated.toLocaleString('en-US')}: RSS ${s.rssMiB.toFixed(0)} MiB, heap ${s.heapUsedMiB.toFixed(0)} MiB, cache ${s.cacheEntries} entries\n`)
   }
-  if ((performance.now() - t1) / 1000 > maxSeconds) {
+  if (validated < count && (performance.now() - t1) / 1000 > maxSeconds) {
     stoppedEarly = true
     break
   }
