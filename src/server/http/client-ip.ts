@@ -10,7 +10,7 @@ import { createIPMatcher, parseCIDR, parseIP } from './ip.js'
 import type { IPMatcher } from './ip.js'
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-const POSITIONS = ['first', 'second', 'third', 'fourth', 'fifth', 'last'] as const
+const POSITIONS: readonly ClientIPPosition[] = ['first', 'second', 'third', 'fourth', 'fifth', 'last']
 
 /**
  * Which entry of the forwarded list to use in position mode (`first` = left-most = the original
@@ -28,7 +28,7 @@ const POSITIONS = ['first', 'second', 'third', 'fourth', 'fifth', 'last'] as con
  *
  * @group Client IP
  */
-export type ClientIPPosition = (typeof POSITIONS)[number]
+export type ClientIPPosition = 'first' | 'second' | 'third' | 'fourth' | 'fifth' | 'last'
 
 /**
  * Schema of the client-IP settings of an API proxy, a proxy group or an environment.
