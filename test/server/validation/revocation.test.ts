@@ -3,8 +3,9 @@
  * for unknown and foreign tokens (which stay valid), opaque access and refresh tokens revoked
  * together, a JWT revoking its refresh token, and 503 (never a false 200) when the store fails.
  */
+import { decodeJwt, generateKeyPair } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { accepted, apiRequest, ccToken, creds, expectChallenge, expectError, flakyStore, ISSUER, makeACLService, makeService, management, post, refused, testClock } from './_helpers.js'
+import { accepted, activeKey, apiRequest, ccToken, creds, expectChallenge, expectError, flakyStore, ISSUER, makeACLService, makeService, management, ordersClaims, post, refused, signRaw, T0, testClock } from './_helpers.js'
 
 const BILLING = '/apigateway/billing/x'
 
@@ -115,6 +116,32 @@ describe('revocation: what a revocation kills', () => {
     clock.advance(600_000)
     await expectRevoked(await management(service, '/auth/revoke', 'orders-app', { token: access_token }))
     await expectError(await refresh(service, 'orders-app', refresh_token!), 400, 'invalid_grant', 'the refresh token is invalid, expired or revoked')
+  })
+
+  it('does not let a forged JWT (foreign key, our kid, a real sid) revoke a family, expired or not', async () => {
+    const clock = testClock()
+    const { service, store } = makeService(undefined, { clock })
+    const { access_token, refresh_token } = await ccToken(service, 'orders-app')
+    const { kid } = await activeKey(service, store)
+    const { sid } = decodeJwt(access_token)
+    const foreign = await generateKeyPair('RS256')
+    for (const exp of [T0 / 1000 - 10, T0 / 1000 + 300]) {
+      const forged = await signRaw(foreign.privateKey, { alg: 'RS256', kid, typ: 'at+jwt' }, ordersClaims(T0 - 600_000, { sid, exp }))
+      await expectRevoked(await management(service, '/auth/revoke', 'orders-app', { token: forged }))
+    }
+    clock.advance(1_000)
+    expect((await refresh(service, 'orders-app', refresh_token!)).status).toBe(200)
+  })
+
+  it("does not revoke another client's family through its expired JWT", async () => {
+    const clock = testClock()
+    const { service } = makeService((c) => {
+      c.proxies.push({ name: 'reports', clientId: 'reports-app', clientSecret: c.proxies[0]!.clientSecret, tokenPolicy: { format: 'jwt', refresh: { enabled: true }, accessTokenTtl: 60 } })
+    }, { clock })
+    const { access_token, refresh_token } = await ccToken(service, 'reports-app', { client_secret: 'orders-app-secret-Zk2vJ8qL0pXw' })
+    clock.advance(120_000)
+    await expectRevoked(await management(service, '/auth/revoke', 'orders-app', { token: access_token }))
+    expect((await post(service, '/auth/token', { grant_type: 'refresh_token', refresh_token: refresh_token!, client_id: 'reports-app', client_secret: 'orders-app-secret-Zk2vJ8qL0pXw' })).status).toBe(200)
   })
 
   it('revokes an ACL credential JWT at /credential/revoke (its refresh token dies)', async () => {
