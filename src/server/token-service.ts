@@ -201,6 +201,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   }
 
   const edge = createEdge(resolved)
+  const publicClients = [...resolved.clients.values()].some((c) => c.policy.publicClients)
   const validator = createValidator(ready, options.validation, now)
   const mounted = resolved.config.proxies
     .filter((p) => p.upstream !== undefined)
@@ -317,7 +318,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       revocation_endpoint: `${base}/revoke`,
       jwks_uri: `${base}/.well-known/jwks.json`,
       grant_types_supported: ['client_credentials', 'password', 'refresh_token'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: publicClients ? ['client_secret_basic', 'client_secret_post', 'none'] : ['client_secret_basic', 'client_secret_post'],
       introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
       revocation_endpoint_auth_methods_supported: ['client_secret_basic'],
       response_types_supported: [],

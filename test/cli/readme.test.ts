@@ -6,6 +6,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -31,7 +32,9 @@ describe('README demo', () => {
     // `npm start` = tsx src/cli/gatepass.ts serve --config examples/demo.config.json (run from a scratch folder so .gatepass/ lands there)
     const args = pkg.scripts.start.split(' ')
     expect(args.slice(0, 2)).toEqual(['tsx', 'src/cli/gatepass.ts'])
-    gateway = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, args[1]!), ...args.slice(2).map((a) => (a.startsWith('examples/') ? join(root, a) : a))], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    // node itself (not the tsx wrapper), so that killing it really stops the gateway.
+    const loader = pathToFileURL(join(root, 'node_modules/tsx/dist/esm/index.mjs')).href
+    gateway = spawn(process.execPath, ['--import', loader, join(root, args[1]!), ...args.slice(2).map((a) => (a.startsWith('examples/') ? join(root, a) : a))], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     await new Promise<void>((ready, fail) => {
       const timer = setTimeout(() => fail(new Error(`demo did not start: ${output}`)), 30_000)

@@ -207,8 +207,11 @@ export async function regenerateJWT(ctx: ServiceContext, client: ResolvedClient,
     audience = audience.filter((a) => current.includes(a))
     if (audience.length === 0) throw new OAuthError('invalid_grant', 'the client is no longer granted this API proxy')
   }
-  const scope = typeof payload.scope === 'string' && payload.scope !== '' ? payload.scope.split(' ') : []
-  const grant: GrantDecision = { client, subject: payload.sub, username: null, scope, audience, binding: client.binding, format: 'jwt' }
+  const username = payload.sub !== client.clientId ? payload.sub : null
+  const stillGrantable = currentlyGrantable(ctx, client, username)
+  if (stillGrantable === null) throw new OAuthError('invalid_grant', 'the user or grant behind this access token is no longer allowed')
+  const scope = (typeof payload.scope === 'string' && payload.scope !== '' ? payload.scope.split(' ') : []).filter((s) => stillGrantable === undefined || stillGrantable.includes(s))
+  const grant: GrantDecision = { client, subject: payload.sub, username, scope, audience, binding: client.binding, format: 'jwt' }
   const now = ctx.now()
   const ttl = client.policy.neverExpires ? null : client.policy.accessTokenTtl * 1000
   const body: Record<string, unknown> = { access_token: await signAccessToken(ctx, grant, now, ttl === null ? null : now + ttl), token_type: 'Bearer' }
