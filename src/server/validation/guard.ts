@@ -252,16 +252,24 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
         const audiences = [ctx.resolved.audiences.proxies.get(proxy.name)!]
         // A proxy accepts tokens managed the way its own policy or its group's policy says.
         const modes = [proxy.tokenPolicy.management]
+        let neverExpires = proxy.tokenPolicy.neverExpires
         if (proxy.group !== undefined) {
           audiences.push(ctx.resolved.audiences.groups.get(proxy.group)!)
           const group = ctx.resolved.config.groups.find((g) => g.name === proxy.group)
-          if (group) modes.push(group.tokenPolicy.management)
+          if (group) {
+            modes.push(group.tokenPolicy.management)
+            neverExpires ||= group.tokenPolicy.neverExpires
+          }
         }
         const digest = await sha256(token)
         const verified = token.split('.').length === 3 ? await verifyJWT(ctx, token, digest, audiences) : await verifyOpaque(ctx, digest)
         const { principal } = verified
         if (!modes.includes(verified.mode)) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
         if (!principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
+        // A token without expiry is only acceptable where a policy issues such tokens.
+        if (principal.expiresAt === null && !neverExpires && !(verified.mode === 'acl' && ctx.resolved.clients.get(principal.clientId)?.policy.neverExpires)) {
+          throw new OAuthError('invalid_token', 'the access token has no expiry', 401)
+        }
         if (verified.mode === 'acl') {
           const client = ctx.resolved.clients.get(principal.clientId)
           const refusal = aclRefusal(client?.credential ?? undefined, proxy, request.method, ctx.now())

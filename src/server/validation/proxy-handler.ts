@@ -54,8 +54,8 @@ export function createForwarder(prefix: string, upstream: string, options: Proxy
     headers.delete('host')
     headers.delete('content-length')
     if (options.stripToken !== false) headers.delete('authorization')
-    // Never let a client set identity headers itself.
-    for (const name of [userHeader, rolesHeader]) if (name) headers.delete(name)
+    // Never let a client set identity headers itself (the default names too, when renamed or off).
+    for (const name of ['x-authenticated-userid', 'x-authenticated-userroles', userHeader, rolesHeader]) if (name) headers.delete(name)
     if (userHeader) headers.set(userHeader, principal.subject)
     if (rolesHeader) headers.set(rolesHeader, principal.scopes.join(','))
     const forwarded = appendForwardedFor(headers, peerAddress, trustedChain)

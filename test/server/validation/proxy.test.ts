@@ -209,9 +209,11 @@ describe('proxy(): request to the upstream', () => {
 
   it('uses configured identity header names and still drops spoofed values of them', async () => {
     const { server, upstream, auth } = await setup(undefined, { userHeader: 'X-User', rolesHeader: false })
-    await send(`${server.url}/apigateway/orders/items`, { headers: { ...auth, 'x-user': 'admin' } })
+    await send(`${server.url}/apigateway/orders/items`, { headers: { ...auth, 'x-user': 'admin', 'x-authenticated-userid': 'admin', 'x-authenticated-userroles': 'admin:all' } })
     const seen = upstream.seen[0]!
     expect(seen.headers['x-user']).toBe('orders-app')
+    // The default names are dropped too: an upstream that still reads them must not see spoofed values.
+    expect(seen.headers['x-authenticated-userid']).toBeUndefined()
     expect(seen.headers['x-authenticated-userroles']).toBeUndefined()
   })
 
