@@ -4,13 +4,13 @@
  * token is persisted before its response is sent), and the database must be intact.
  */
 import Database from 'better-sqlite3'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { hashClientSecret } from '../../src/server/index.js'
+import { freePort, startGateway } from '../_gateway-process.js'
 
 const SECRET = 'durability-secret-0123456789abcdef'
 const dir = mkdtempSync(join(tmpdir(), 'gatepass-durability-'))
@@ -21,33 +21,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
-async function startGateway(configPath: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/gatepass.ts', 'serve', '--config', configPath, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
-  children.push(child)
-  let output = ''
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${output}`)), 30_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes('listening on')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.on('exit', (code) => reject(new Error(`gateway exited (${code}): ${output}`)))
-  })
-  return child
-}
 
 const basic = `Basic ${btoa(`orders-app:${SECRET}`)}`
 
@@ -63,6 +37,7 @@ describe('SQLite gateway killed with SIGKILL during issuance', () => {
     }))
     const base = `http://127.0.0.1:${port}`
     const gateway = await startGateway(configPath, port)
+    children.push(gateway)
 
     const obtained: string[] = []
     let stop = false
@@ -91,6 +66,7 @@ describe('SQLite gateway killed with SIGKILL during issuance', () => {
     db.close()
 
     const restarted = await startGateway(configPath, port)
+    children.push(restarted)
     const inactive: string[] = []
     for (const token of obtained) {
       const response = await fetch(`${base}/auth/introspect`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }) })

@@ -2,15 +2,15 @@
  * Several gateway instances on one PostgreSQL and one Redis: two `gatepass serve` processes
  * (A and B) behind an imaginary load balancer, talking to the real servers on 127.0.0.1.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createHTTPServer, type Server } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashClientSecret } from '../../src/server/index.js'
+import { freePort, startGateway } from '../_gateway-process.js'
 import { redisAnswers } from '../redis/_helpers.js'
 
 const PG_URL = process.env.GATEPASS_TEST_PG ?? 'postgresql://postgres@127.0.0.1:5432/test'
@@ -34,30 +34,7 @@ async function postgresAnswers(): Promise<boolean> {
 const reachable = (await postgresAnswers()) && (await redisAnswers(6379))
 if (!reachable && process.env.CI !== 'true') console.warn('[two-gateways.test] skipped: PostgreSQL or Redis on 127.0.0.1 is unreachable (under CI=true this fails instead)')
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
-function startGateway(configPath: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/gatepass.ts', 'serve', '--config', configPath, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${output}`)), 30_000)
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes('listening on')) {
-        clearTimeout(timer)
-        resolve(child)
-      }
-    })
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.on('exit', (code) => reject(new Error(`gateway exited (${code}): ${output}`)))
-  })
-}
 
 describe.skipIf(!reachable && process.env.CI !== 'true')('two gateway processes on one PostgreSQL + Redis', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatepass-multi-'))

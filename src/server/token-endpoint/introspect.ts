@@ -43,39 +43,23 @@ export async function introspect(ctx: ServiceContext, client: ResolvedClient, pa
     return json({ ...jwt, active: true, token_type: 'Bearer' })
   }
   const digest = await sha256(token)
+  const env = ctx.resolved.config.environment.name
   const lookups = hint === 'refresh_token' ? (['refresh', 'access'] as const) : (['access', 'refresh'] as const)
   for (const kind of lookups) {
-    if (kind === 'access') {
-      const record = await ctx.store.findAccessToken(digest)
-      if (!record) continue
-      const active = record.clientId === client.clientId && record.revokedAt === null && (record.expiresAt === null || record.expiresAt > now) && record.environment === ctx.resolved.config.environment.name
-      if (!active) return json(INACTIVE)
-      const body: Record<string, unknown> = {
-        active: true,
-        client_id: record.clientId,
-        sub: record.subject,
-        token_type: 'Bearer',
-        iat: Math.floor(record.issuedAt / 1000),
-        aud: record.audience.length === 1 ? record.audience[0] : record.audience,
-        iss: issuerFor(ctx, client.mode),
-      }
-      if (record.scope !== '') body.scope = record.scope
-      if (record.username !== null) body.username = record.username
-      if (record.expiresAt !== null) body.exp = Math.floor(record.expiresAt / 1000)
-      return json(body)
-    }
-    const record = await ctx.store.findRefreshToken(digest)
+    const record = kind === 'access' ? await ctx.store.findAccessToken(digest) : await ctx.store.findRefreshToken(digest)
     if (!record) continue
-    const active = record.clientId === client.clientId && record.revokedAt === null && record.consumedAt === null && (record.expiresAt === null || record.expiresAt > now) && record.environment === ctx.resolved.config.environment.name
+    const consumed = 'consumedAt' in record && record.consumedAt !== null
+    const active = record.clientId === client.clientId && record.environment === env && record.revokedAt === null && !consumed && (record.expiresAt === null || record.expiresAt > now)
     if (!active) return json(INACTIVE)
     const body: Record<string, unknown> = {
       active: true,
       client_id: record.clientId,
       sub: record.subject,
-      token_type: 'refresh_token',
+      token_type: kind === 'access' ? 'Bearer' : 'refresh_token',
       iat: Math.floor(record.issuedAt / 1000),
       iss: issuerFor(ctx, client.mode),
     }
+    if (kind === 'access') body.aud = record.audience.length === 1 ? record.audience[0] : record.audience
     if (record.scope !== '') body.scope = record.scope
     if (record.username !== null) body.username = record.username
     if (record.expiresAt !== null) body.exp = Math.floor(record.expiresAt / 1000)

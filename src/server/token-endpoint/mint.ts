@@ -78,26 +78,26 @@ export async function mint(ctx: ServiceContext, decision: GrantDecision, options
   const refreshEnabled = options.withRefresh && policy.refresh.enabled && !policy.neverExpires
   const familyId = refreshEnabled ? (options.familyId ?? randomToken(16)) : null
 
+  // What every stored record of this grant says about it.
+  const common = {
+    environment: env.name,
+    clientId: decision.client.clientId,
+    subject: decision.subject,
+    username: decision.username,
+    scope: decision.scope.join(' '),
+    audience: decision.audience,
+    binding: decision.binding,
+    issuedAt: now,
+    revokedAt: null,
+  }
+
   let accessToken: string
   let access: AccessTokenRecord | undefined
   if (decision.format === 'jwt') {
     accessToken = await signAccessToken(ctx, decision, now, expiresAt, familyId)
   } else {
     accessToken = `${policy.tokenPrefix}${randomToken(32)}`
-    access = {
-      digest: await sha256(accessToken),
-      environment: env.name,
-      clientId: decision.client.clientId,
-      subject: decision.subject,
-      username: decision.username,
-      scope: decision.scope.join(' '),
-      audience: decision.audience,
-      binding: decision.binding,
-      issuedAt: now,
-      expiresAt,
-      familyId,
-      revokedAt: null,
-    }
+    access = { ...common, digest: await sha256(accessToken), expiresAt, familyId }
   }
 
   let refreshToken: string | null = null
@@ -105,23 +105,15 @@ export async function mint(ctx: ServiceContext, decision: GrantDecision, options
   if (familyId !== null) {
     refreshToken = `${policy.tokenPrefix}${randomToken(32)}`
     refresh = {
+      ...common,
       digest: await sha256(refreshToken),
       familyId,
-      environment: env.name,
-      clientId: decision.client.clientId,
-      subject: decision.subject,
-      username: decision.username,
-      scope: decision.scope.join(' '),
-      audience: decision.audience,
-      binding: decision.binding,
       format: decision.format,
       refreshCount: options.refreshCount ?? 0,
-      issuedAt: now,
       expiresAt: now + policy.refresh.ttl * 1000,
       accessDigest: access?.digest ?? null,
       consumedAt: null,
       replay: null,
-      revokedAt: null,
     }
   }
 
