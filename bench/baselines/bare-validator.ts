@@ -9,7 +9,7 @@
  * Usage: `node --import tsx bench/baselines/bare-validator.ts [count]`
  */
 import { randomUUID } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -55,4 +55,7 @@ const server = createServer((req, res) => {
 })
 server.keepAliveTimeout = 60_000
 server.listen(0, HOST, () => announce((server.address() as AddressInfo).port, file))
-exitOnSignal(() => server.close())
+exitOnSignal(() => {
+  server.close()
+  rmSync(file, { force: true })
+})

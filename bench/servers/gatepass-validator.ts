@@ -10,7 +10,7 @@
  *
  * Usage: `node --import tsx bench/servers/gatepass-validator.ts cold|warm [count]`
  */
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTokenService } from '../../src/server/index.js'
@@ -41,4 +41,5 @@ announce(server.port, file)
 exitOnSignal(async () => {
   await server.close()
   await service.close()
+  rmSync(file, { force: true })
 })
