@@ -11,27 +11,16 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashClientSecret } from '../../src/server/index.js'
 import { freePort, startGateway } from '../_gateway-process.js'
+import { POSTGRES_URL, probePostgres } from '../_postgres.js'
 import { redisAnswers } from '../redis/_helpers.js'
 
-const PG_URL = process.env.GATEPASS_TEST_PG ?? 'postgresql://postgres@127.0.0.1:5432/test'
+const PG_URL = POSTGRES_URL
 const SECRET = 'multi-instance-secret-0123456789'
 const basic = `Basic ${btoa(`orders-app:${SECRET}`)}`
 const schema = `gp_multi_${Math.random().toString(36).slice(2, 10)}`
 
-async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1000 })
-  try {
-    await client.connect()
-    await client.query('select 1')
-    return true
-  } catch {
-    return false
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
 
-const reachable = (await postgresAnswers()) && (await redisAnswers(6379))
+const reachable = (await probePostgres()) === null && (await redisAnswers(6379))
 if (!reachable && process.env.CI !== 'true') console.warn('[two-gateways.test] skipped: PostgreSQL or Redis on 127.0.0.1 is unreachable (under CI=true this fails instead)')
 
 

@@ -4,31 +4,15 @@
  * server is unreachable, except under `CI=true`, where that fails.
  */
 import { randomBytes } from 'node:crypto'
-import { createServer, Socket } from 'node:net'
-import type { AddressInfo, Server } from 'node:net'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createPostgresStore, loadDriver, StoreDriverError } from '../../src/server/postgres/index.js'
 import { migrations } from '../../src/server/postgres/migrations.js'
+import { POSTGRES_URL, probePostgres, relay } from '../_postgres.js'
 import { runStoreContract } from './_contract.js'
 
-const user = process.env.PGUSER ?? 'postgres'
-const url = process.env.GATEPASS_TEST_POSTGRES_URL ?? `postgresql://${encodeURIComponent(user)}@127.0.0.1:5432/test`
-
-async function probe(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
-  try {
-    await client.connect()
-    await client.query('SELECT 1')
-    return null
-  } catch (err) {
-    return (err as Error).message || String(err)
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
-
-const unreachable = await probe()
+const url = POSTGRES_URL
+const unreachable = await probePostgres()
 const admin = unreachable ? null : new pg.Pool({ connectionString: url, max: 2 })
 const schemas: string[] = []
 const freshSchema = () => {
@@ -60,46 +44,6 @@ const access = (digest: string) => ({
   familyId: null,
   revokedAt: null,
 })
-
-/** A TCP relay to PostgreSQL that can be cut and restored, to simulate an outage. */
-async function relay(): Promise<{ port: number; cut(): void; restore(): Promise<void>; close(): Promise<void> }> {
-  const target = new URL(url)
-  const sockets = new Set<Socket>()
-  let server: Server
-  let port = 0
-  const listen = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((inbound) => {
-        const outbound = new Socket()
-        sockets.add(inbound).add(outbound)
-        outbound.connect(Number(target.port || 5432), target.hostname)
-        inbound.pipe(outbound).pipe(inbound)
-        const drop = () => {
-          inbound.destroy()
-          outbound.destroy()
-        }
-        inbound.on('error', drop).on('close', drop)
-        outbound.on('error', drop).on('close', drop)
-      })
-      server.listen(port, '127.0.0.1', () => {
-        port = (server.address() as AddressInfo).port
-        resolve()
-      })
-    })
-  await listen()
-  return {
-    get port() {
-      return port
-    },
-    cut() {
-      server.close()
-      for (const s of sockets) s.destroy()
-      sockets.clear()
-    },
-    restore: listen,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
 
 if (unreachable) {
   if (process.env.CI === 'true') {

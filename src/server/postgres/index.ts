@@ -309,6 +309,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   // An idle connection dropped by the server emits 'error' on the pool; unhandled, it would crash
   // the process. The next query fails (StoreUnavailableError) and the pool reconnects.
   pool.on('error', () => {})
+  // A connection that breaks while checked out (mid-query) emits 'error' on its client, where the
+  // pool's listener does not reach; the query itself rejects, which is what callers see.
+  pool.on('connect', (client) => {
+    client.on('error', () => {})
+  })
 
   const quoted = `"${schema}"`
   try {
