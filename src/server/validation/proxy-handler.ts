@@ -77,7 +77,7 @@ export function createForwarder(prefix: string, upstream: string, options: Proxy
         signal,
         ...(hasBody ? { duplex: 'half' } : {}),
       } as RequestInit)
-    } catch (err) {
+    } catch {
       clearTimeout(timer)
       if (deadline.signal.aborted) return json({ error: 'temporarily_unavailable', error_description: 'the upstream service did not answer in time' }, 504)
       return json({ error: 'temporarily_unavailable', error_description: 'the upstream service is unreachable' }, 502)
