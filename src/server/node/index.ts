@@ -160,22 +160,52 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     res.end()
     return
   }
+  const reader = response.body!.getReader()
+  // A body that is already complete (a JSON answer, most responses here) is sent in one write with
+  // a Content-Length; anything still arriving after a turn of the event loop is streamed.
+  const PENDING = Symbol('pending')
+  const soon = <T>(promise: Promise<T>) => Promise.race([promise, new Promise<typeof PENDING>((resolve) => setImmediate(resolve, PENDING))])
+  let next: Promise<ReadableStreamReadResult<Uint8Array>> = reader.read()
+  let first: ReadableStreamReadResult<Uint8Array> | typeof PENDING
+  try {
+    first = await soon(next)
+    if (first !== PENDING) {
+      if (first.done) {
+        res.writeHead(response.status, response.statusText || undefined, { ...headers, 'content-length': '0' })
+        res.end()
+        return
+      }
+      next = reader.read()
+      const second = await soon(next)
+      if (second !== PENDING && second.done) {
+        res.writeHead(response.status, response.statusText || undefined, { ...headers, 'content-length': String(first.value.byteLength) })
+        res.end(first.value)
+        return
+      }
+    }
+  } catch {
+    await reader.cancel().catch(() => {})
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"server_error","error_description":"internal error"}')
+    else res.destroy()
+    return
+  }
   res.writeHead(response.status, response.statusText || undefined, headers)
   res.flushHeaders()
-  const reader = response.body!.getReader()
   const closed = new Promise<void>((resolve) => {
     if (clientGone.aborted) resolve()
     else clientGone.addEventListener('abort', () => resolve(), { once: true })
   })
   try {
+    if (first !== PENDING && !res.write(first.value)) await Promise.race([once(res, 'drain'), closed])
     for (;;) {
-      const result = clientGone.aborted ? null : await Promise.race([reader.read(), closed.then(() => null)])
+      const result = clientGone.aborted ? null : await Promise.race([next, closed.then(() => null)])
       if (result === null || clientGone.aborted) {
         // The client went away: stop producing.
         await reader.cancel().catch(() => {})
         return
       }
       if (result.done) break
+      next = reader.read()
       if (!res.write(result.value)) {
         // Backpressure: wait until the socket drains (or closes) before reading more.
         await Promise.race([once(res, 'drain'), closed])
