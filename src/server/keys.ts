@@ -26,6 +26,8 @@ export interface KeyManager {
   signingKey(alg: string): LoadedKey
   /** A key by `kid` (any state but dropped), reloading from the store once on a miss. */
   verificationKey(kid: string): Promise<LoadedKey | undefined>
+  /** Whether a `kid` is in the loaded key set (no store access; used on verified-cache hits). */
+  knows(kid: string): boolean
   /** The public JWKS (next, active and retired keys). */
   jwks(): JWKS
   /**
@@ -134,6 +136,10 @@ export function createKeyManager(options: { store: TokenStore; environment: stri
       if (found || now() - lastReload < MISS_COOLDOWN) return found
       await (reloading ??= reload().finally(() => (reloading = undefined)))
       return keys.get(kid)
+    },
+    knows(kid) {
+      refreshInBackground()
+      return keys.has(kid)
     },
     jwks() {
       return { keys: [...keys.values()].map((k) => k.publicJwk as JWKS['keys'][number]) }

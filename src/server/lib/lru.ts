@@ -54,6 +54,12 @@ export class LRU<V> {
     return entry.value
   }
 
+  /** Whether a live entry exists (does not count as a use). */
+  has(key: string): boolean {
+    const entry = this.#map.get(key)
+    return entry !== undefined && entry.expiresAt > this.#opts.now()
+  }
+
   /** Stores a value until `expiresAt` (epoch ms); a time in the past stores nothing. */
   set(key: string, value: V, expiresAt: number): void {
     this.delete(key)

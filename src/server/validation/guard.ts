@@ -19,7 +19,7 @@ import type { AccessTokenRecord } from '../store/types.js'
 import { StoreUnavailableError } from '../../shared/errors.js'
 import type { RevocationBus, RevocationEvent, SharedCache } from '../cache/types.js'
 import { aclRefusal } from './acl.js'
-import { extractBearerToken } from './extract-token.js'
+import { extractBearerToken, isB64Token } from './extract-token.js'
 
 /**
  * Options of `service.guard()`.
@@ -73,7 +73,6 @@ interface Verified {
   mode: 'policy' | 'acl'
   kid?: string
   familyId?: string | null
-  digest: string
 }
 
 /** The validation state of a service: caches and key lookups, shared by all of its guards. */
@@ -102,6 +101,24 @@ function toPrincipalFromRecord(record: AccessTokenRecord): Principal<AccessToken
     username: record.username,
     claims: null,
   }
+}
+
+/**
+ * What a proxy accepts, from the configuration (computed once per guard): the audiences of the
+ * proxy and its group, the management modes of their policies, and whether a policy issues
+ * never-expiring tokens.
+ */
+function whatProxyAccepts(ctx: ServiceContext, proxy: ProxyConfig): { audiences: string[]; modes: Array<'policy' | 'acl'>; neverExpires: boolean } {
+  const audiences = [ctx.resolved.audiences.proxies.get(proxy.name)!]
+  const modes = [proxy.tokenPolicy.management]
+  let neverExpires = proxy.tokenPolicy.neverExpires
+  const group = proxy.group === undefined ? undefined : ctx.resolved.config.groups.find((g) => g.name === proxy.group)
+  if (group) {
+    audiences.push(ctx.resolved.audiences.groups.get(group.name)!)
+    modes.push(group.tokenPolicy.management)
+    neverExpires ||= group.tokenPolicy.neverExpires
+  }
+  return { audiences, modes, neverExpires }
 }
 
 /** Creates the validator of a service. */
@@ -150,12 +167,13 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     return record
   }
 
-  async function verifyJWT(ctx: ServiceContext, token: string, digest: string, audiences: string[]): Promise<Verified> {
-    const cached = jwtCache.get(digest)
+  // The verified-JWT cache is keyed by the token itself: a hit costs no hashing at all.
+  async function verifyJWT(ctx: ServiceContext, token: string, audiences: string[]): Promise<Verified> {
+    const cached = jwtCache.get(token)
     if (cached) {
       if (cached.principal.expiresAt !== null && cached.principal.expiresAt + leeway * 1000 <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
       if (!cached.principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token aud claim is not valid here', 401)
-      if (cached.kid !== undefined && !(await ctx.keys.verificationKey(cached.kid))) jwtCache.delete(digest)
+      if (cached.kid !== undefined && !ctx.keys.knows(cached.kid)) jwtCache.delete(token)
       else return cached
     }
     let header
@@ -206,10 +224,9 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       },
       mode: claims.iss === issuers[1] ? 'acl' : 'policy',
       kid: key.kid,
-      digest,
     }
-    if (verified.principal.expiresAt !== null) jwtCache.set(digest, verified, verified.principal.expiresAt + leeway * 1000)
-    else jwtCache.set(digest, verified, ctx.now() + 3_600_000)
+    if (verified.principal.expiresAt !== null) jwtCache.set(token, verified, verified.principal.expiresAt + leeway * 1000)
+    else jwtCache.set(token, verified, ctx.now() + 3_600_000)
     return verified
   }
 
@@ -231,7 +248,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     if (record.environment !== ctx.resolved.config.environment.name) throw new OAuthError('invalid_token', 'the access token is invalid', 401)
     if (record.revokedAt !== null) throw new OAuthError('invalid_token', 'the access token has been revoked', 401)
     if (record.expiresAt !== null && record.expiresAt <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
-    return { principal: toPrincipalFromRecord(record), mode: record.binding.kind === 'credential' ? 'acl' : 'policy', familyId: record.familyId, digest }
+    return { principal: toPrincipalFromRecord(record), mode: record.binding.kind === 'credential' ? 'acl' : 'policy', familyId: record.familyId }
   }
 
   function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, guardOptions: GuardOptions<C> = {}) {
@@ -239,30 +256,25 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     const required = guardOptions.scopes ?? []
     const claimsSchema = guardOptions.claims
 
+    let accepts: ReturnType<typeof whatProxyAccepts> | undefined
+
     return async function checkRequest(request: Request, clientIP: string | undefined): Promise<GuardResult<C>> {
-      let token: string | null
+      let extracted: ReturnType<typeof extractBearerToken>
       try {
-        token = extractBearerToken(request, { allowQuery: guardOptions.allowQueryToken === true })
+        extracted = extractBearerToken(request, { allowQuery: guardOptions.allowQueryToken === true })
       } catch (err) {
         return { ok: false, response: bearerChallenge({ realm, error: 'invalid_request', description: (err as Error).message }) }
       }
-      if (token === null) return { ok: false, response: bearerChallenge({ realm }) }
+      if (extracted === null) return { ok: false, response: bearerChallenge({ realm }) }
+      const { token } = extracted
+      // A token in the verified cache passed the syntax check when it was first seen.
+      if (extracted.fromHeader && !jwtCache.has(token) && !isB64Token(token)) {
+        return { ok: false, response: bearerChallenge({ realm, error: 'invalid_request', description: 'the Authorization header is malformed' }) }
+      }
       try {
         const ctx = await getContext()
-        const audiences = [ctx.resolved.audiences.proxies.get(proxy.name)!]
-        // A proxy accepts tokens managed the way its own policy or its group's policy says.
-        const modes = [proxy.tokenPolicy.management]
-        let neverExpires = proxy.tokenPolicy.neverExpires
-        if (proxy.group !== undefined) {
-          audiences.push(ctx.resolved.audiences.groups.get(proxy.group)!)
-          const group = ctx.resolved.config.groups.find((g) => g.name === proxy.group)
-          if (group) {
-            modes.push(group.tokenPolicy.management)
-            neverExpires ||= group.tokenPolicy.neverExpires
-          }
-        }
-        const digest = await sha256(token)
-        const verified = token.split('.').length === 3 ? await verifyJWT(ctx, token, digest, audiences) : await verifyOpaque(ctx, digest)
+        const { audiences, modes, neverExpires } = (accepts ??= whatProxyAccepts(ctx, proxy))
+        const verified = token.split('.').length === 3 ? await verifyJWT(ctx, token, audiences) : await verifyOpaque(ctx, await sha256(token))
         const { principal } = verified
         if (!modes.includes(verified.mode)) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
         if (!principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
