@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose'
+import { jwtVerify, type JWTPayload } from 'jose'
 import * as zm from 'zod/mini'
 import { accessTokenClaimsSchema, type AccessTokenClaims, type ClaimsSchema } from '../../shared/schemas.js'
 import type { ProxyConfig } from '../config/schema.js'
@@ -12,6 +12,7 @@ import { sha256 } from '../lib/crypto.js'
 import { LRU } from '../lib/lru.js'
 import { OAuthError } from '../lib/responses.js'
 import type { Principal, GuardResult } from '../principal.js'
+import type { LoadedKey } from '../keys.js'
 import type { ServiceContext } from '../token-endpoint/context.js'
 import { issuerFor } from '../token-endpoint/mint.js'
 import { ipAllowed } from '../token-endpoint/grants.js'
@@ -90,6 +91,9 @@ export interface Validator {
 
 const NEGATIVE = Symbol('unknown token')
 
+/** Algorithms a key of ours may have; each key pins its own. */
+const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'EdDSA']
+
 function toPrincipalFromRecord(record: AccessTokenRecord): Principal<AccessTokenClaims> {
   return {
     subject: record.subject,
@@ -167,6 +171,8 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     return record
   }
 
+  let issuers: string[] | undefined
+
   // The verified-JWT cache is keyed by the token itself: a hit costs no hashing at all.
   async function verifyJWT(ctx: ServiceContext, token: string, audiences: string[]): Promise<Verified> {
     const cached = jwtCache.get(token)
@@ -176,33 +182,38 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       if (cached.kid !== undefined && !ctx.keys.knows(cached.kid)) jwtCache.delete(token)
       else return cached
     }
-    let header
-    try {
-      header = decodeProtectedHeader(token)
-    } catch {
-      throw new OAuthError('invalid_token', 'the access token is malformed', 401)
-    }
-    if (header.jku !== undefined || header.x5u !== undefined || header.jwk !== undefined || header.x5c !== undefined) throw new OAuthError('invalid_token', 'the access token names its own key', 401)
-    const key = typeof header.kid === 'string' ? await ctx.keys.verificationKey(header.kid) : undefined
-    if (!key) throw new OAuthError('invalid_token', 'the access token is not signed by a known key', 401)
-    const issuers = [issuerFor(ctx, 'policy'), issuerFor(ctx, 'acl')]
+    let key: LoadedKey | undefined
     let payload: JWTPayload
     try {
-      ;({ payload } = await jwtVerify(token, key.publicKey, {
-        algorithms: [key.alg],
-        typ: 'at+jwt',
-        issuer: issuers,
-        audience: audiences,
-        clockTolerance: leeway,
-        currentDate: new Date(ctx.now()),
-        requiredClaims: ['sub', 'iat', 'jti'],
-      }))
+      // jose parses the header once and asks for the key: it must be one of ours, found by `kid`,
+      // and the algorithm is the key's own (never the token's choice).
+      ;({ payload } = await jwtVerify(
+        token,
+        async (header) => {
+          if (header.jku !== undefined || header.x5u !== undefined || header.jwk !== undefined || header.x5c !== undefined) throw new OAuthError('invalid_token', 'the access token names its own key', 401)
+          key = typeof header.kid === 'string' ? await ctx.keys.verificationKey(header.kid) : undefined
+          if (!key) throw new OAuthError('invalid_token', 'the access token is not signed by a known key', 401)
+          if (header.alg !== key.alg) throw new OAuthError('invalid_token', 'the access token is not signed with the algorithm of its key', 401)
+          return key.publicKey
+        },
+        {
+          algorithms: SIGNING_ALGORITHMS,
+          typ: 'at+jwt',
+          issuer: (issuers ??= [issuerFor(ctx, 'policy'), issuerFor(ctx, 'acl')]),
+          audience: audiences,
+          clockTolerance: leeway,
+          currentDate: new Date(ctx.now()),
+          requiredClaims: ['sub', 'iat', 'jti'],
+        },
+      ))
     } catch (err) {
+      if (err instanceof OAuthError) throw err
       const code = (err as { code?: string }).code
       const description =
         code === 'ERR_JWT_EXPIRED' ? 'the access token has expired'
         : code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'the access token signature is invalid'
         : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? `the access token ${(err as { claim?: string }).claim ?? 'claims'} claim is not valid here`
+        : code === 'ERR_JWS_INVALID' || code === 'ERR_JWT_INVALID' ? 'the access token is malformed'
         : 'the access token is invalid'
       throw new OAuthError('invalid_token', description, 401)
     }
@@ -223,7 +234,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
         claims,
       },
       mode: claims.iss === issuers[1] ? 'acl' : 'policy',
-      kid: key.kid,
+      kid: key!.kid,
     }
     if (verified.principal.expiresAt !== null) jwtCache.set(token, verified, verified.principal.expiresAt + leeway * 1000)
     else jwtCache.set(token, verified, ctx.now() + 3_600_000)
