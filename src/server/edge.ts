@@ -57,11 +57,16 @@ export function createEdge(resolved: ResolvedConfig) {
       return (clientId !== undefined ? policyClients.get(clientId) : undefined) ?? policyEnv
     },
     /**
-     * CORS of the policy-mode token endpoints before the client is known (preflights carry no
-     * credentials): the first proxy/group setting that allows the origin.
+     * CORS of a token-endpoint response. ACL mode: the environment's. Policy mode: the identified
+     * client's proxy/group settings when they allow the origin; otherwise (preflights carry no
+     * credentials, unknown clients) the first proxy/group setting that allows it, else the
+     * environment's.
      */
-    policyCORSFor(origin: string | null): CORSHandler | undefined {
-      if (origin === null) return policyEnv.cors
+    tokenCORS(mode: 'policy' | 'acl', clientId: string | undefined, origin: string | null): CORSHandler | undefined {
+      if (mode === 'acl') return acl.cors
+      const own = clientId !== undefined ? policyClients.get(clientId)?.cors : undefined
+      if (own && origin !== null && own.isAllowedOrigin(origin)) return own
+      if (origin === null) return own ?? policyEnv.cors
       return policyAll.find((t) => t.cors?.isAllowedOrigin(origin))?.cors ?? policyEnv.cors
     },
   }

@@ -261,8 +261,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     const mode = match[1] === 'auth' ? 'policy' : 'acl'
     state.mode = mode
     const endpoint = match[2]!
-    const cors = mode === 'acl' ? edge.token('acl', undefined).cors : edge.policyCORSFor(request.headers.get('origin'))
-    const preflight = cors?.preflight(request)
+    const preflight = edge.tokenCORS(mode, undefined, request.headers.get('origin'))?.preflight(request)
     if (preflight) return preflight
     const base = `${issuerBase(request, env)}${env.basePath}/${match[1]}`
     if (endpoint.startsWith('/.well-known/')) {
@@ -345,7 +344,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     }
     // Token endpoints answer browsers: CORS headers on every response, errors included.
     if (state.mode === undefined) return response
-    const cors = state.mode === 'acl' ? edge.token('acl', undefined).cors : state.clientId !== undefined && edge.token('policy', state.clientId).cors?.isAllowedOrigin(request.headers.get('origin') ?? '') ? edge.token('policy', state.clientId).cors : edge.policyCORSFor(request.headers.get('origin'))
+    const cors = edge.tokenCORS(state.mode, state.clientId, request.headers.get('origin'))
     return cors ? cors.apply(request, response) : response
   }
 
