@@ -40,7 +40,8 @@ export async function introspect(ctx: ServiceContext, client: ResolvedClient, pa
   const now = ctx.now()
   const jwt = await ourJWT(ctx, token, client)
   if (jwt) {
-    return json({ ...jwt, active: true, token_type: 'Bearer' })
+    const username = typeof jwt.sub === 'string' && jwt.sub !== jwt.client_id ? { username: jwt.sub } : {}
+    return json({ ...jwt, ...username, active: true, token_type: 'Bearer' })
   }
   const digest = await sha256(token)
   const env = ctx.resolved.config.environment.name

@@ -75,6 +75,13 @@ describe('introspection: opaque tokens', () => {
     expect(body).toMatchObject({ active: true, sub: 'alice', username: 'alice', client_id: 'billing-app', scope: 'billing:read' })
   })
 
+  it('adds username for a password-grant JWT too', async () => {
+    const { service } = makeService()
+    const { access_token } = await passwordToken(service, 'orders-app', 'alice', PASSWORDS.alice)
+    const body = await expectIntrospection(await management(service, '/auth/introspect', 'orders-app', { token: access_token }))
+    expect(body).toMatchObject({ active: true, token_type: 'Bearer', sub: 'alice', username: 'alice', client_id: 'orders-app' })
+  })
+
   it("answers { active: false } for another client's token, an unknown token, and says nothing more", async () => {
     const { service } = makeService()
     const { access_token } = await ccToken(service, 'billing-app')
