@@ -27,7 +27,7 @@ export type { FetchHandler, RequestContext } from '../types.js'
  * import { toNodeListener, type NodeListenerOptions } from 'gatepass/server/node'
  *
  * let handler!: import('gatepass/server/node').FetchHandler
- * const options: NodeListenerOptions = { onError: (err, request) => console.error(request.method, request.url, err) }
+ * const options: NodeListenerOptions = { onError: (err, request) => console.error(request?.method, request?.url, err) }
  * const listener = toNodeListener(handler, options)
  * ```
  *
@@ -38,7 +38,7 @@ export interface NodeListenerOptions {
    * Called with the exception when the handler throws (or returns something that is not a
    * `Response`). The client gets a generic 500 whatever this does. Default: `console.error`.
    */
-  onError?: ((error: unknown, request: Request) => void) | undefined
+  onError?: ((error: unknown, request: Request | undefined) => void) | undefined
 }
 
 /**
@@ -147,6 +147,26 @@ function responseHeaders(response: Response): Record<string, string | string[]> 
   return out
 }
 
+/** Bodies up to this size with a declared Content-Length are read whole before the handler runs. */
+const SMALL_BODY_BYTES = 64 * 1024
+
+/** Reads a request body of a declared length; rejects when the client goes away or sends more. */
+function readSmallBody(req: IncomingMessage, length: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength
+      if (size <= length) chunks.push(chunk)
+    })
+    req.once('end', () => (size === length ? resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)) : reject(new Error('request body length mismatch'))))
+    req.once('error', reject)
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('the client closed the connection'))
+    })
+  })
+}
+
 async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response, clientGone: AbortSignal): Promise<void> {
   if (clientGone.aborted) {
     await response.body?.cancel().catch(() => {})
@@ -224,7 +244,8 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
  *
  * Available from `'gatepass/server/node'` (Node only).
  *
- * - The request body is streamed to the handler (never buffered whole); GET and HEAD have none.
+ * - A request body of at most 64 KiB with a declared `Content-Length` is read whole before the
+ *   handler runs; any other body is streamed to the handler; GET and HEAD have none.
  * - The URL is rebuilt from the `Host` header (the socket's local address when absent) and
  *   `http:`/`https:` from the socket; a malformed target or Host header gets a 400.
  * - `request.signal` aborts when the client closes the connection before the response is sent.
@@ -277,30 +298,35 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
       if (!res.writableFinished) controller.abort(new DOMException('the client closed the connection', 'AbortError'))
     })
 
-    let request: Request
-    try {
-      const init: RequestInit & { duplex?: 'half' } = {
-        method: req.method ?? 'GET',
-        headers: requestHeaders(req),
-        signal: controller.signal,
-      }
-      if (hasBody(req)) {
-        const strategy = new ByteLengthQueuingStrategy({ highWaterMark: REQUEST_BODY_HIGH_WATER_MARK })
-        // A Node web stream and a DOM one are the same class at run time; only the typings differ.
-        init.body = Readable.toWeb(req, { strategy }) as unknown as ReadableStream<Uint8Array>
-        init.duplex = 'half'
-      } else {
-        req.resume()
-      }
-      request = new Request(url, init)
-    } catch {
-      req.resume()
-      sendJSON(res, 400, INVALID_REQUEST_BODY)
-      return
+    const init: RequestInit & { duplex?: 'half' } = {
+      method: req.method ?? 'GET',
+      headers: requestHeaders(req),
+      signal: controller.signal,
+    }
+    const declared = Number(req.headers['content-length'])
+    const small = hasBody(req) && Number.isInteger(declared) && declared >= 0 && declared <= SMALL_BODY_BYTES
+    if (!hasBody(req)) req.resume()
+    else if (!small) {
+      const strategy = new ByteLengthQueuingStrategy({ highWaterMark: REQUEST_BODY_HIGH_WATER_MARK })
+      // A Node web stream and a DOM one are the same class at run time; only the typings differ.
+      init.body = Readable.toWeb(req, { strategy }) as unknown as ReadableStream<Uint8Array>
+      init.duplex = 'half'
     }
 
     const context: RequestContext = { remoteAddress: remoteAddressOf(req) }
+    let request: Request | undefined
     void (async () => {
+      try {
+        // A small body with a declared length (every token request) is read at once: cheaper than
+        // a web stream, and the handler would read it whole anyway.
+        if (small) init.body = (await readSmallBody(req, declared)) as Uint8Array<ArrayBuffer>
+        request = new Request(url, init)
+      } catch {
+        req.resume()
+        if (controller.signal.aborted) return void res.destroy()
+        sendJSON(res, 400, INVALID_REQUEST_BODY)
+        return
+      }
       let response: Response
       try {
         response = await handler(request, context)
@@ -314,7 +340,8 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
       await writeResponse(req, res, response, controller.signal)
     })().catch((error: unknown) => {
       onError(error, request)
-      sendJSON(res, 500, SERVER_ERROR_BODY)
+      if (!res.headersSent) sendJSON(res, 500, SERVER_ERROR_BODY)
+      else res.destroy()
     })
   }
 }
