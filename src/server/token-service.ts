@@ -160,6 +160,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   let ctx: ServiceContext | undefined
   let starting: Promise<ServiceContext> | undefined
   let dummy: Promise<string> | undefined
+  let dummyClient: Promise<string> | undefined
   let stopCleanup: (() => void) | undefined
 
   async function start(): Promise<ServiceContext> {
@@ -185,6 +186,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       forget: (event) => validator.forget(event),
       forgetPrevious: (of) => validator.forgetPrevious(of),
       dummyPasswordHash: () => (dummy ??= hashPassword(crypto.randomUUID())),
+      dummyClientSecretHash: () => (dummyClient ??= hashPassword(crypto.randomUUID(), { iterations: resolved.clientSecretIterations ?? undefined })),
     }
   }
 
@@ -293,7 +295,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
         if (!client.policy.grants.includes(grantType)) throw new OAuthError('unauthorized_client', `the ${grantType} grant is not enabled for this client`)
         return issue(context, grantType === 'password' ? await passwordGrant(context, client, params) : clientCredentialsGrant(context, client, params))
       case 'refresh_token':
-        return refreshTokenGrant(context, client, params, endpoint === '/jwt' ? 'jwt' : 'token')
+        return refreshTokenGrant(context, client, params, endpoint === '/jwt' ? 'jwt' : 'token', presented?.clientSecret == null)
       default:
         throw new OAuthError('unsupported_grant_type', 'the grant type is not supported')
     }

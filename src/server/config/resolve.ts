@@ -26,6 +26,8 @@ export interface ResolvedConfig {
   audiences: { proxies: Map<string, string>; groups: Map<string, string> }
   /** Every algorithm a policy may sign with. */
   algorithms: Set<string>
+  /** PBKDF2 iterations of the slowest client secret hash, when any is PBKDF2 (unknown clients are timed against one). */
+  clientSecretIterations: number | null
 }
 
 function zodIssues(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): ConfigIssue[] {
@@ -128,6 +130,7 @@ export function resolveConfig(input: unknown, env: Record<string, string | undef
     clients,
     audiences: { proxies, groups },
     algorithms,
+    clientSecretIterations: Math.max(0, ...[...clients.values()].map((c) => Number(/^pbkdf2-sha256\$(\d+)\$/.exec(c.secretHash ?? '')?.[1] ?? 0))) || null,
     async hashSecrets() {
       await Promise.all(pending.splice(0).map((run) => run()))
     },

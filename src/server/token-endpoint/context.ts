@@ -26,6 +26,8 @@ export interface ServiceContext {
   forget: (event: { digest?: string; familyId?: string }) => Promise<void>
   /** Drops this instance's cached tokens of a client + subject + binding (`deletePrevious`). */
   forgetPrevious: (of: { clientId: string; subject: string; binding: { kind: string; name: string } }) => void
+  /** A PBKDF2 hash (as slow as the slowest client secret) verified for unknown clients. */
+  dummyClientSecretHash: () => Promise<string>
   /** A PBKDF2 hash nobody knows the password of, verified for unknown users to equalise timing. */
   dummyPasswordHash: () => Promise<string>
 }

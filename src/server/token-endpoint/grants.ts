@@ -26,8 +26,10 @@ export async function authenticateClient(ctx: ServiceContext, presented: Present
     const publicAllowed = client?.policy.publicClients === true && (grantType === 'password' || grantType === 'refresh_token')
     if (!client || !publicAllowed || client.mode !== mode) throw invalidClient(realm)
   } else {
-    // Verify against a dummy digest for unknown clients so timing does not reveal which ids exist.
-    const ok = await verifySecret(presented.clientSecret, client?.secretHash ?? 'sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')
+    // Unknown clients are checked against a dummy hash of the slowest kind in use, so timing does
+    // not tell which ids exist.
+    const dummy = ctx.resolved.clientSecretIterations !== null ? await ctx.dummyClientSecretHash() : 'sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+    const ok = await verifySecret(presented.clientSecret, client?.secretHash ?? dummy)
     if (!client || !ok || client.secretHash === null) throw invalidClient(realm)
     if (client.mode !== mode) throw invalidClient(realm, mode === 'acl' ? 'this client obtains tokens from /auth' : 'this client obtains tokens from /credential')
   }
@@ -128,7 +130,7 @@ export async function issue(ctx: ServiceContext, grant: GrantDecision): Promise<
 }
 
 /** RFC 6749 §6 with rotation, reuse detection and idempotent replay inside the grace window. */
-export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>, endpoint: 'token' | 'jwt'): Promise<Response> {
+export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>, endpoint: 'token' | 'jwt', withoutSecret = false): Promise<Response> {
   const token = params.get('refresh_token')
   if (token === undefined) throw new OAuthError('invalid_request', 'the refresh_token parameter is required')
   const invalid = new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
@@ -136,6 +138,9 @@ export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedCli
   const record = await ctx.store.findRefreshToken(digest)
   const env = ctx.resolved.config.environment
   if (!record || record.clientId !== client.clientId || record.environment !== env.name || record.revokedAt !== null) throw invalid
+  // Public clients exist for the password grant: a client_credentials family (no user) was
+  // obtained with the secret, and refreshing it needs the secret too.
+  if (withoutSecret && record.username === null) throw invalidClient(`${env.issuer}${env.basePath}/${client.mode === 'acl' ? 'credential' : 'auth'}`, 'client authentication is required')
   if (endpoint === 'jwt' && record.format !== 'jwt') throw new OAuthError('invalid_request', 'this refresh token yields opaque tokens; use the token endpoint')
 
   const replayOrRevoke = async (consumed: typeof record): Promise<Response> => {

@@ -12,6 +12,9 @@ export function aclRefusal(credential: CredentialConfig | undefined, proxy: Prox
   const grants = credential.grants.filter((g) => g.proxy === proxy.name || (proxy.group !== undefined && g.group === proxy.group))
   const live = grants.filter((g) => g.expiresAt === undefined || Date.parse(g.expiresAt) > now)
   if (live.length === 0) return 'the client is not granted this API'
-  if (live.every((g) => g.disallowedMethods.includes(method.toUpperCase()))) return 'the method is not allowed for this client'
+  // HEAD is a GET without a body (RFC 9110 §9.3.2): a grant that disallows GET disallows HEAD.
+  const asked = method.toUpperCase()
+  const methods = asked === 'HEAD' ? ['HEAD', 'GET'] : [asked]
+  if (live.every((g) => methods.some((m) => g.disallowedMethods.includes(m)))) return 'the method is not allowed for this client'
   return null
 }

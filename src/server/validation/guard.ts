@@ -155,7 +155,12 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
 
   async function lookup(ctx: ServiceContext, digest: string): Promise<AccessTokenRecord | null> {
     const fromShared = shared ? await shared.get(`at:${digest}`) : null
-    if (fromShared !== null) return JSON.parse(fromShared) as AccessTokenRecord
+    if (fromShared !== null) {
+      const record = JSON.parse(fromShared) as AccessTokenRecord
+      // A family revoked since (reuse detection, refresh-token revocation) leaves a marker: the
+      // shared entry may predate it, so ask the store.
+      if (record.familyId === null || (await shared!.get(`rf:${record.familyId}`)) === null) return record
+    }
     let record: AccessTokenRecord | null
     try {
       record = await ctx.store.findAccessToken(digest)
@@ -330,6 +335,9 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     async forget(event) {
       dropLocal(event)
       if (shared && event.digest !== undefined) await shared.delete(`at:${event.digest}`)
+      // Shared entries of the family's access tokens are unknown by digest: mark the family for as
+      // long as such an entry can live.
+      if (shared && event.familyId !== undefined) await shared.set(`rf:${event.familyId}`, '1', opaqueMaxAge)
       await bus?.publish(event)
     },
     stats() {

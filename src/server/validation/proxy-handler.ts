@@ -30,6 +30,11 @@ function stripHopByHop(headers: Headers): Headers {
   return out
 }
 
+/** Printable ASCII as is; anything else (e.g. `Łukasz`) percent-encoded as UTF-8, never a 500. */
+function headerValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value)
+}
+
 /** Builds the function that forwards a guarded request upstream. */
 export function createForwarder(prefix: string, upstream: string, options: ProxyHandlerOptions) {
   const base = new URL(upstream)
@@ -56,8 +61,8 @@ export function createForwarder(prefix: string, upstream: string, options: Proxy
     if (options.stripToken !== false) headers.delete('authorization')
     // Never let a client set identity headers itself (the default names too, when renamed or off).
     for (const name of ['x-authenticated-userid', 'x-authenticated-userroles', userHeader, rolesHeader]) if (name) headers.delete(name)
-    if (userHeader) headers.set(userHeader, principal.subject)
-    if (rolesHeader) headers.set(rolesHeader, principal.scopes.join(','))
+    if (userHeader) headers.set(userHeader, headerValue(principal.subject))
+    if (rolesHeader) headers.set(rolesHeader, headerValue(principal.scopes.join(',')))
     const forwarded = appendForwardedFor(headers, peerAddress, trustedChain)
     forwarded.set('x-forwarded-proto', incoming.protocol.slice(0, -1))
     forwarded.set('x-forwarded-host', incoming.host)

@@ -1,0 +1,87 @@
+/**
+ * Fixes from the security review: public refresh of a client_credentials family, family
+ * revocation through a shared cache, HEAD under a GET restriction, non-ASCII identity headers.
+ */
+import { describe, expect, it } from 'vitest'
+import type { SharedCache } from '../../../src/server/index.js'
+import { serve } from '../../../src/server/node/index.js'
+import { accepted, apiRequest, ccToken, expectChallenge, makeACLService, makeService, policyOf, post, refused, creds, testClock } from './_helpers.js'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** An in-memory SharedCache (what Redis provides between instances). */
+function mapCache(now: () => number): SharedCache {
+  const entries = new Map<string, { value: string; until: number }>()
+  return {
+    async get(key) {
+      const e = entries.get(key)
+      return e && e.until > now() ? e.value : null
+    },
+    async set(key, value, ttl) {
+      if (ttl > 0) entries.set(key, { value, until: now() + ttl })
+    },
+    async delete(key) {
+      entries.delete(key)
+    },
+  }
+}
+
+describe('security review fixes', () => {
+  it('refuses to refresh a client_credentials family without the secret, even where public clients are allowed', async () => {
+    const { service } = makeService((c) => {
+      policyOf(c, 'billing').publicClients = true
+    })
+    const first = await ccToken(service, 'billing-app')
+    const response = await post(service, '/auth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token!, client_id: 'billing-app' })
+    expect(response.status).toBe(401)
+    expect(await response.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication is required' })
+    // With the secret it works.
+    expect((await post(service, '/auth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token!, ...creds('billing-app') })).status).toBe(200)
+  })
+
+  it('refuses at once a token whose family was revoked for reuse, although a shared cache holds it', async () => {
+    const clock = testClock()
+    // Shared entries live for opaqueCacheMaxAge: longer than the grace window here.
+    const { service } = makeService(undefined, { clock, validation: { sharedCache: mapCache(clock.now), opaqueCacheMaxAge: 60_000 } })
+    const first = await ccToken(service, 'billing-app')
+    const rotated = await post(service, '/auth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token!, ...creds('billing-app') })
+    const { access_token } = (await rotated.json()) as { access_token: string }
+    await accepted(service, 'billing', apiRequest(access_token, { path: '/apigateway/billing/x' }))
+    clock.advance(20_000) // past the grace window: a reuse revokes the family
+    expect((await post(service, '/auth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token!, ...creds('billing-app') })).status).toBe(400)
+    await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: '/apigateway/billing/x' })), 'billing', 'invalid_token', 'the access token has been revoked')
+  })
+
+  it('treats HEAD as GET for a grant that disallows GET', async () => {
+    const { service } = makeACLService((c) => {
+      const acme = c.credentials.find((x) => x.clientId === 'acme')!
+      acme.grants = [{ proxy: 'payments', disallowedMethods: ['GET'] }]
+    })
+    const { access_token } = await ccToken(service, 'acme')
+    for (const method of ['GET', 'HEAD']) {
+      await expectChallenge(await refused(service, 'payments', apiRequest(access_token, { path: '/apigateway/payments/x', method })), 'payments', 'invalid_token', 'the method is not allowed for this client')
+    }
+    await accepted(service, 'payments', apiRequest(access_token, { path: '/apigateway/payments/x', method: 'POST', body: 'x' }))
+  })
+
+  it('percent-encodes a non-ASCII subject in X-Authenticated-UserId instead of failing', async () => {
+    const seen: Array<string | undefined> = []
+    const upstream = createServer((req, res) => {
+      seen.push(req.headers['x-authenticated-userid'] as string | undefined)
+      res.end('ok')
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    const { service } = makeService(undefined, { identitySource: async () => ({ subject: 'Łukasz', roles: [] }) })
+    const login = await post(service, '/auth/token', { grant_type: 'password', username: 'lukasz', password: 'anything', ...creds('orders-app') })
+    const { access_token } = (await login.json()) as { access_token: string }
+    const server = await serve(service.proxy('orders', { upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` }), { port: 0 })
+    try {
+      const response = await fetch(`${server.url}/apigateway/orders/x`, { headers: { authorization: `Bearer ${access_token}` } })
+      expect(response.status).toBe(200)
+      expect(seen).toEqual([encodeURIComponent('Łukasz')])
+    } finally {
+      await server.close()
+      await new Promise((resolve) => upstream.close(resolve))
+    }
+  })
+})
