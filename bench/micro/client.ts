@@ -60,6 +60,25 @@ const cacheHitOps = (batch * 1000) / result.period
 if (requests !== 1) throw new Error(`cache hits made ${requests - 1} extra token requests`)
 process.stdout.write(`# getToken cache hit: ${Math.round(cacheHitOps).toLocaleString('en-US')} ops/s\n`)
 
+// createAPIClient against plain ky, both on a stub fetch (no network): the cost of the token hook.
+const { default: ky } = await import('ky')
+const stub = async () => new Response('ok')
+const plain = ky.create({ prefixUrl: 'http://api.bench', fetch: stub, retry: 0 })
+const api = mod.createAPIClient({ prefixUrl: 'http://api.bench', tokens: client, fetch: stub, retry: 0 })
+const apiBench = new Bench({ time, warmupTime: Math.min(1000, time / 2), iterations: 8 })
+apiBench.add('plain ky', async () => {
+  for (let i = 0; i < batch; i++) await plain.get('items').text()
+})
+apiBench.add('createAPIClient', async () => {
+  for (let i = 0; i < batch; i++) await api.get('items').text()
+})
+await apiBench.run()
+const [kyResult, apiResult] = apiBench.tasks.map((t) => t.result)
+if (kyResult?.state !== 'completed' || apiResult?.state !== 'completed') throw new Error('API client bench did not complete')
+const kyOps = (batch * 1000) / kyResult.period
+const apiOps = (batch * 1000) / apiResult.period
+process.stdout.write(`# plain ky: ${Math.round(kyOps).toLocaleString('en-US')} req/s, createAPIClient: ${Math.round(apiOps).toLocaleString('en-US')} req/s\n`)
+
 // Expiry: every caller arrives after the token expired.
 clock += (TTL_SECONDS + 60) * 1000
 const before = requests
@@ -69,4 +88,4 @@ const distinct = new Set(tokens.map((t) => t.access_token)).size
 const fresh = tokens[0]!.access_token !== first.access_token && (tokens[0]!.expiresAt ?? 0) > clock
 process.stdout.write(`# ${callers} callers at expiry: ${stampedeRequests} token request(s), ${distinct} distinct token(s)\n`)
 client.close()
-process.stdout.write(`${JSON.stringify({ cacheHitOps, callers, stampedeRequests, distinct, fresh })}\n`)
+process.stdout.write(`${JSON.stringify({ cacheHitOps, callers, stampedeRequests, distinct, fresh, kyOps, apiOps })}\n`)
