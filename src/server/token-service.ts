@@ -204,7 +204,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
 
   const edge = createEdge(resolved)
   const publicClients = [...resolved.clients.values()].some((c) => c.policy.publicClients)
-  const validator = createValidator(ready, options.validation, now)
+  const validator = createValidator(ready, options.validation, now, () => ctx)
   const mounted = resolved.config.proxies
     .filter((p) => p.upstream !== undefined)
     .map((p) => ({ prefix: `${p.path ?? `/apigateway/${p.name}`}`.replace(/\/+$/, ''), handler: proxy(p.name) }))
@@ -220,7 +220,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     const check = validator.guard(findProxy(proxyName), guardOptions)
     return async function guardRequest(request: Request, context: RequestContext = {}): Promise<GuardResult<C>> {
       try {
-        return await check(request, target.resolveIP(request, context.remoteAddress).clientIP)
+        return await check(request, () => target.resolveIP(request, context.remoteAddress).clientIP)
       } catch (err) {
         return { ok: false, response: failure(err) }
       }

@@ -78,7 +78,8 @@ interface Verified {
 
 /** The validation state of a service: caches and key lookups, shared by all of its guards. */
 export interface Validator {
-  guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, options?: GuardOptions<C>): (request: Request, clientIP: string | undefined) => Promise<GuardResult<C>>
+  /** `clientIP` is resolved only when an IP allow-list needs it. */
+  guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, options?: GuardOptions<C>): (request: Request, clientIP: () => string | undefined) => Promise<GuardResult<C>>
   /** Drops cached entries of an opaque token (by digest) or of a whole family, on every instance. */
   forget(what: RevocationEvent): Promise<void>
   /** Drops this instance's cached tokens of a client + subject + binding (`deletePrevious`). */
@@ -126,7 +127,7 @@ function whatProxyAccepts(ctx: ServiceContext, proxy: ProxyConfig): { audiences:
 }
 
 /** Creates the validator of a service. */
-export function createValidator(getContext: () => Promise<ServiceContext>, options: ValidationOptions = {}, now: () => number = Date.now): Validator {
+export function createValidator(getContext: () => Promise<ServiceContext>, options: ValidationOptions = {}, now: () => number = Date.now, currentContext: () => ServiceContext | undefined = () => undefined): Validator {
   const leeway = options.leeway ?? 30
   const jwtCache = new LRU<Verified>({ maxEntries: options.verifiedJWTCacheSize ?? 10_000, now })
   const opaqueCache = new LRU<{ record: AccessTokenRecord } | typeof NEGATIVE>({
@@ -179,14 +180,20 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   let issuers: string[] | undefined
 
   // The verified-JWT cache is keyed by the token itself: a hit costs no hashing at all.
-  async function verifyJWT(ctx: ServiceContext, token: string, audiences: string[]): Promise<Verified> {
+  /** A verified JWT from the cache, still valid here; `undefined` on a miss. */
+  function cachedJWT(ctx: ServiceContext, token: string, audiences: string[]): Verified | undefined {
     const cached = jwtCache.get(token)
-    if (cached) {
-      if (cached.principal.expiresAt !== null && cached.principal.expiresAt + leeway * 1000 <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
-      if (!cached.principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token aud claim is not valid here', 401)
-      if (cached.kid !== undefined && !ctx.keys.knows(cached.kid)) jwtCache.delete(token)
-      else return cached
+    if (!cached) return undefined
+    if (cached.principal.expiresAt !== null && cached.principal.expiresAt + leeway * 1000 <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
+    if (!cached.principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token aud claim is not valid here', 401)
+    if (cached.kid !== undefined && !ctx.keys.knows(cached.kid)) {
+      jwtCache.delete(token)
+      return undefined
     }
+    return cached
+  }
+
+  async function verifyJWT(ctx: ServiceContext, token: string, audiences: string[]): Promise<Verified> {
     let key: LoadedKey | undefined
     let payload: JWTPayload
     try {
@@ -274,7 +281,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
 
     let accepts: ReturnType<typeof whatProxyAccepts> | undefined
 
-    return async function checkRequest(request: Request, clientIP: string | undefined): Promise<GuardResult<C>> {
+    return async function checkRequest(request: Request, clientIPOf: () => string | undefined): Promise<GuardResult<C>> {
       let extracted: ReturnType<typeof extractBearerToken>
       try {
         extracted = extractBearerToken(request, { allowQuery: guardOptions.allowQueryToken === true })
@@ -288,9 +295,10 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
         return { ok: false, response: bearerChallenge({ realm, error: 'invalid_request', description: 'the Authorization header is malformed' }) }
       }
       try {
-        const ctx = await getContext()
+        const ctx = currentContext() ?? (await getContext())
         const { audiences, modes, neverExpires } = (accepts ??= whatProxyAccepts(ctx, proxy))
-        const verified = token.split('.').length === 3 ? await verifyJWT(ctx, token, audiences) : await verifyOpaque(ctx, await sha256(token))
+        const jwt = token.split('.').length === 3
+        const verified = (jwt && cachedJWT(ctx, token, audiences)) || (jwt ? await verifyJWT(ctx, token, audiences) : await verifyOpaque(ctx, await sha256(token)))
         const { principal } = verified
         if (!modes.includes(verified.mode)) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
         if (!principal.audience.some((a) => audiences.includes(a))) throw new OAuthError('invalid_token', 'the access token is not valid for this API', 401)
@@ -304,6 +312,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
           if (refusal) throw new OAuthError('invalid_token', refusal, 401)
           const allowList = client!.credential!.ipAllowList
           if (allowList.length > 0) {
+            const clientIP = clientIPOf()
             if (clientIP === undefined || !ipAllowed(allowList, clientIP)) throw new OAuthError('invalid_token', 'the access token may not be used from this address', 401)
           }
         }
