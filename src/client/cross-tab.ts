@@ -33,8 +33,12 @@ interface ChannelLike {
   unref?: () => void
 }
 
-/** How long a tab that waited for the lock gives the holder's broadcast to arrive (ms). */
-const BROADCAST_GRACE = 50
+/**
+ * How long a tab that waited for the lock gives the holder's broadcast to arrive (ms). A broadcast
+ * wakes the waiter at once, so this only delays the case where the holder failed; it is generous
+ * because a busy main thread can deliver the message late (then both tabs would refresh).
+ */
+const BROADCAST_GRACE = 250
 
 const CONTENDED: unique symbol = Symbol('contended')
 
