@@ -184,7 +184,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       identitySource: options.identitySource,
       onError: options.onError,
       forget: (event) => validator.forget(event),
-      forgetPrevious: (of) => validator.forgetPrevious(of),
+      forgetPrevious: (of, at) => validator.forgetPrevious(of, at),
       dummyPasswordHash: () => (dummy ??= hashPassword(crypto.randomUUID())),
       dummyClientSecretHash: () => (dummyClient ??= hashPassword(crypto.randomUUID(), { iterations: resolved.clientSecretIterations ?? undefined })),
     }

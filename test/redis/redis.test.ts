@@ -163,6 +163,16 @@ describe.skipIf(!reachable)(suiteTitle, () => {
       expect(received).toHaveLength(20)
     })
 
+    it('carries the owner of a deletePrevious revocation to the other instances', async () => {
+      const a = await open()
+      const b = await open()
+      const received: RevocationEvent[] = []
+      b.bus.subscribe((event) => received.push(event))
+      await a.bus.publish({ owner: 'owner-key-1' })
+      await waitFor(() => received.length > 0, 1000, 'the owner event')
+      expect(received).toEqual([{ owner: 'owner-key-1' }])
+    })
+
     it('delivers locally before publish() resolves', async () => {
       const a = await open()
       const seen: RevocationEvent[] = []
@@ -189,6 +199,7 @@ describe.skipIf(!reachable)(suiteTitle, () => {
         '{"digest":5}',
         '{"digest":""}',
         '{"familyId":{"a":1}}',
+        '{"owner":12}',
         '{"digest":"ok","origin":7}',
         `{"digest":"${'x'.repeat(513)}"}`,
       ]) {

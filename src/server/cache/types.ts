@@ -21,13 +21,19 @@ export interface SharedCache {
 }
 
 /**
- * What a revocation invalidates: one opaque token (by digest) and/or a whole refresh family.
+ * What a revocation invalidates: one opaque token (by digest), a whole refresh family, and/or the
+ * earlier tokens of one owner.
  *
  * @group Caches
  */
 export interface RevocationEvent {
   digest?: string
   familyId?: string
+  /**
+   * `deletePrevious`: the earlier tokens of one client + subject + binding were revoked. An opaque
+   * key (SHA-256, base64url) of that owner; see the token records' `clientId`, `subject`, `binding`.
+   */
+  owner?: string
 }
 
 /**

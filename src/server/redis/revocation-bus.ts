@@ -23,17 +23,18 @@ function isId(value: unknown): value is string {
  */
 export function toEvent(value: unknown): RevocationEvent | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-  const { digest, familyId } = value as { digest?: unknown; familyId?: unknown }
-  if ((digest !== undefined && !isId(digest)) || (familyId !== undefined && !isId(familyId))) return undefined
-  if (digest === undefined && familyId === undefined) return undefined
+  const { digest, familyId, owner } = value as { digest?: unknown; familyId?: unknown; owner?: unknown }
+  if ((digest !== undefined && !isId(digest)) || (familyId !== undefined && !isId(familyId)) || (owner !== undefined && !isId(owner))) return undefined
+  if (digest === undefined && familyId === undefined && owner === undefined) return undefined
   const event: RevocationEvent = {}
   if (digest !== undefined) event.digest = digest
   if (familyId !== undefined) event.familyId = familyId
+  if (owner !== undefined) event.owner = owner
   return event
 }
 
 /**
- * Parses a channel message `{ digest?, familyId?, origin? }`; `undefined` when malformed. Internal.
+ * Parses a channel message `{ digest?, familyId?, owner?, origin? }`; `undefined` when malformed. Internal.
  *
  * @param message The raw message.
  */

@@ -24,8 +24,8 @@ export interface ServiceContext {
   onError?: ((error: unknown) => void) | undefined
   /** Drops revoked tokens from the validation caches (every instance when a bus is configured). */
   forget: (event: { digest?: string; familyId?: string }) => Promise<void>
-  /** Drops this instance's cached tokens of a client + subject + binding (`deletePrevious`). */
-  forgetPrevious: (of: { clientId: string; subject: string; binding: { kind: string; name: string } }) => void
+  /** Drops the cached tokens of a client + subject + binding issued up to `at` (`deletePrevious`), on every instance. */
+  forgetPrevious: (of: { clientId: string; subject: string; binding: { kind: string; name: string } }, at: number) => Promise<void>
   /** A PBKDF2 hash (as slow as the slowest client secret) verified for unknown clients. */
   dummyClientSecretHash: () => Promise<string>
   /** A PBKDF2 hash nobody knows the password of, verified for unknown users to equalise timing. */

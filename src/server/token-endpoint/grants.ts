@@ -125,7 +125,7 @@ function currentlyGrantable(ctx: ServiceContext, client: ResolvedClient, usernam
 export async function issue(ctx: ServiceContext, grant: GrantDecision): Promise<Response> {
   const minted = await mint(ctx, grant, { withRefresh: true })
   await ctx.store.issue(minted.batch)
-  if (minted.batch.revokePreviousOf) ctx.forgetPrevious(minted.batch.revokePreviousOf)
+  if (minted.batch.revokePreviousOf) await ctx.forgetPrevious(minted.batch.revokePreviousOf, (minted.batch.access?.issuedAt ?? ctx.now()) - 1)
   return json(minted.body)
 }
 

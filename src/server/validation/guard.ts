@@ -82,8 +82,8 @@ export interface Validator {
   guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, options?: GuardOptions<C>): (request: Request, clientIP: () => string | undefined) => Promise<GuardResult<C>>
   /** Drops cached entries of an opaque token (by digest) or of a whole family, on every instance. */
   forget(what: RevocationEvent): Promise<void>
-  /** Drops this instance's cached tokens of a client + subject + binding (`deletePrevious`). */
-  forgetPrevious(of: { clientId: string; subject: string; binding: { kind: string; name: string } }): void
+  /** Drops the cached tokens of a client + subject + binding issued up to `at` (`deletePrevious`), on every instance. */
+  forgetPrevious(of: { clientId: string; subject: string; binding: { kind: string; name: string } }, at: number): Promise<void>
   /** Empties the verified-JWT cache (after a key rotation). */
   clearJWT(): void
   /** Cache statistics. */
@@ -126,6 +126,11 @@ function whatProxyAccepts(ctx: ServiceContext, proxy: ProxyConfig): { audiences:
   return { audiences, modes, neverExpires }
 }
 
+/** The key naming a token's owner (client + subject + binding) in revocation events and markers. */
+function ownerKey(of: { clientId: string; subject: string; binding: { kind: string; name: string } }): Promise<string> {
+  return sha256(JSON.stringify([of.clientId, of.subject, of.binding.kind, of.binding.name]))
+}
+
 /** Creates the validator of a service. */
 export function createValidator(getContext: () => Promise<ServiceContext>, options: ValidationOptions = {}, now: () => number = Date.now, currentContext: () => ServiceContext | undefined = () => undefined): Validator {
   const leeway = options.leeway ?? 30
@@ -142,7 +147,11 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   const lastKnown = new LRU<AccessTokenRecord>({ maxEntries: grace > 0 ? (options.opaqueCacheSize ?? 10_000) : 0, now })
   const shared = options.sharedCache
   const bus = options.revocationBus
-  const dropLocal = ({ digest, familyId }: RevocationEvent) => {
+  const dropLocal = ({ digest, familyId, owner }: RevocationEvent) => {
+    if (owner !== undefined) {
+      opaqueCache.deleteWhere((v) => v !== NEGATIVE && ownerKeys.get(v.record) === owner)
+      lastKnown.deleteWhere((r) => ownerKeys.get(r) === owner)
+    }
     if (digest !== undefined) {
       opaqueCache.delete(digest)
       lastKnown.delete(digest)
@@ -154,13 +163,23 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   }
   bus?.subscribe(dropLocal)
 
+  /** Owner keys of cached records, computed once per record. */
+  const ownerKeys = new WeakMap<AccessTokenRecord, string>()
+  async function remember(record: AccessTokenRecord): Promise<AccessTokenRecord> {
+    ownerKeys.set(record, await ownerKey(record))
+    return record
+  }
+
   async function lookup(ctx: ServiceContext, digest: string): Promise<AccessTokenRecord | null> {
     const fromShared = shared ? await shared.get(`at:${digest}`) : null
     if (fromShared !== null) {
-      const record = JSON.parse(fromShared) as AccessTokenRecord
-      // A family revoked since (reuse detection, refresh-token revocation) leaves a marker: the
-      // shared entry may predate it, so ask the store.
-      if (record.familyId === null || (await shared!.get(`rf:${record.familyId}`)) === null) return record
+      const record = await remember(JSON.parse(fromShared) as AccessTokenRecord)
+      // A family or an owner's earlier tokens revoked since (reuse detection, refresh-token
+      // revocation, deletePrevious) leave a marker: a shared entry older than it asks the store.
+      const familyMark = record.familyId === null ? null : await shared!.get(`rf:${record.familyId}`)
+      const ownerMark = await shared!.get(`ro:${ownerKeys.get(record)}`)
+      const stale = familyMark !== null || (ownerMark !== null && record.issuedAt <= Number(ownerMark))
+      if (!stale) return record
     }
     let record: AccessTokenRecord | null
     try {
@@ -171,6 +190,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       throw err
     }
     if (record) {
+      await remember(record)
       if (grace > 0) lastKnown.set(digest, record, ctx.now() + grace)
       if (shared) await shared.set(`at:${digest}`, JSON.stringify(record), Math.min(opaqueMaxAge, (record.expiresAt ?? Number.POSITIVE_INFINITY) - ctx.now()))
     }
@@ -336,10 +356,11 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     clearJWT() {
       jwtCache.clear()
     },
-    forgetPrevious({ clientId, subject, binding }) {
-      const match = (r: AccessTokenRecord) => r.clientId === clientId && r.subject === subject && r.binding.kind === binding.kind && r.binding.name === binding.name
-      opaqueCache.deleteWhere((v) => v !== NEGATIVE && match(v.record))
-      lastKnown.deleteWhere(match)
+    async forgetPrevious(of, at) {
+      const owner = await ownerKey(of)
+      dropLocal({ owner })
+      if (shared) await shared.set(`ro:${owner}`, String(at), opaqueMaxAge)
+      await bus?.publish({ owner })
     },
     async forget(event) {
       dropLocal(event)

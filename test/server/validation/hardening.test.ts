@@ -3,7 +3,7 @@
  * revocation through a shared cache, HEAD under a GET restriction, non-ASCII identity headers.
  */
 import { describe, expect, it } from 'vitest'
-import type { SharedCache } from '../../../src/server/index.js'
+import { createMemoryStore, type RevocationBus, type RevocationEvent, type SharedCache } from '../../../src/server/index.js'
 import { serve } from '../../../src/server/node/index.js'
 import { accepted, apiRequest, ccToken, expectChallenge, makeACLService, makeService, policyOf, post, refused, creds, testClock } from './_helpers.js'
 import { createServer } from 'node:http'
@@ -50,6 +50,32 @@ describe('security review fixes', () => {
     clock.advance(20_000) // past the grace window: a reuse revokes the family
     expect((await post(service, '/auth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token!, ...creds('billing-app') })).status).toBe(400)
     await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: '/apigateway/billing/x' })), 'billing', 'invalid_token', 'the access token has been revoked')
+  })
+
+  it('deletePrevious reaches the other instances at once (bus + shared cache)', async () => {
+    const clock = testClock()
+    const store = createMemoryStore()
+    const listeners: Array<(event: RevocationEvent) => void> = []
+    const bus: RevocationBus = {
+      async publish(event) {
+        for (const listener of listeners) listener(event)
+      },
+      subscribe(listener) {
+        listeners.push(listener)
+        return () => {}
+      },
+    }
+    const validation = { sharedCache: mapCache(clock.now), revocationBus: bus, opaqueCacheMaxAge: 60_000 }
+    const edit = (c: Parameters<NonNullable<Parameters<typeof makeService>[0]>>[0]) => void (policyOf(c, 'billing').deletePrevious = true)
+    const { service: a } = makeService(edit, { clock, store, validation })
+    const { service: b } = makeService(edit, { clock, store, validation })
+    const first = await ccToken(a, 'billing-app')
+    const path = { path: '/apigateway/billing/x' }
+    await accepted(b, 'billing', apiRequest(first.access_token, path)) // cached on B and in the shared cache
+    clock.advance(1_000)
+    const second = await ccToken(a, 'billing-app') // revokes the first one
+    await expectChallenge(await refused(b, 'billing', apiRequest(first.access_token, path)), 'billing', 'invalid_token', 'the access token has been revoked')
+    await accepted(b, 'billing', apiRequest(second.access_token, path))
   })
 
   it('treats HEAD as GET for a grant that disallows GET', async () => {
