@@ -73,7 +73,6 @@ interface Verified {
   principal: Principal<AccessTokenClaims>
   mode: 'policy' | 'acl'
   kid?: string
-  familyId?: string | null
 }
 
 /** The validation state of a service: caches and key lookups, shared by all of its guards. */
@@ -291,7 +290,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     if (record.environment !== ctx.resolved.config.environment.name) throw new OAuthError('invalid_token', 'the access token is invalid', 401)
     if (record.revokedAt !== null) throw new OAuthError('invalid_token', 'the access token has been revoked', 401)
     if (record.expiresAt !== null && record.expiresAt <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
-    return { principal: toPrincipalFromRecord(record), mode: record.binding.kind === 'credential' ? 'acl' : 'policy', familyId: record.familyId }
+    return { principal: toPrincipalFromRecord(record), mode: record.binding.kind === 'credential' ? 'acl' : 'policy' }
   }
 
   function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, guardOptions: GuardOptions<C> = {}) {
