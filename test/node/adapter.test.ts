@@ -57,6 +57,15 @@ function deferred<T = void>() {
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
 
+/** Sends a GET and closes the connection once the handler has `started`. */
+async function hangUpOnceStarted(server: ServeResult, started: Promise<void>): Promise<void> {
+  const req = httpRequest({ host: '127.0.0.1', port: server.port, path: '/slow', agent: false })
+  req.on('error', () => {})
+  req.end()
+  await started
+  req.destroy()
+}
+
 describe('toNodeListener', () => {
   it('rejects a handler that is not a function', () => {
     expect(() => toNodeListener('nope' as unknown as FetchHandler)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: '"handler" must be a function' }))
@@ -74,6 +83,70 @@ describe('toNodeListener', () => {
     expect(seen!.method).toBe('GET')
     expect(seen!.headers.get('x-custom')).toBe('a')
     expect(seen!.body).toBeNull()
+  })
+
+  it('hands the handler a Request that behaves as one: body methods, clone, formData, new Request(), fetch()', async () => {
+    const upstream = await start(async (request) => Response.json({ method: request.method, url: request.url, type: request.headers.get('content-type'), body: await request.text() }))
+    const checks: Record<string, unknown> = {}
+    const server = await start(async (request) => {
+      checks.instance = request instanceof Request
+      checks.tag = Object.prototype.toString.call(request)
+      checks.cache = request.cache
+      checks.clone = await request.clone().text()
+      checks.form = Object.fromEntries((await request.clone().formData()) as unknown as Iterable<[string, string]>)
+      checks.copy = await new Request(request.clone()).text()
+      // The Host header names the upstream, so the request's own URL leads there.
+      const forwarded = (await (await fetch(request)).json()) as Record<string, unknown>
+      checks.forwarded = forwarded
+      checks.usedAfterFetch = request.bodyUsed
+      return new Response(null, { status: 204 })
+    })
+    const body = 'grant_type=client_credentials&scope=a%20b'
+    const reply = await send(server, { method: 'POST', path: '/echo?q=1', headers: { host: `127.0.0.1:${upstream.port}`, 'content-type': 'application/x-www-form-urlencoded' }, body })
+    expect(reply.status).toBe(204)
+    expect(checks).toEqual({
+      instance: true,
+      tag: '[object Request]',
+      cache: 'default',
+      clone: body,
+      form: { grant_type: 'client_credentials', scope: 'a b' },
+      copy: body,
+      forwarded: { method: 'POST', url: `http://127.0.0.1:${upstream.port}/echo?q=1`, type: 'application/x-www-form-urlencoded', body },
+      usedAfterFetch: true,
+    })
+  })
+
+  it('lets a small body be read once, as a Request does', async () => {
+    const seen: unknown[] = []
+    const server = await start(async (request) => {
+      seen.push(request.bodyUsed, await request.json(), request.bodyUsed)
+      seen.push(await request.text().catch((err: unknown) => (err as Error).name))
+      seen.push(await request.arrayBuffer().catch((err: unknown) => (err as Error).name))
+      seen.push(request.body === null ? 'null' : request.body.locked ? 'locked' : 'readable', request.bodyUsed)
+      return new Response(null, { status: 204 })
+    })
+    const reply = await send(server, { method: 'PUT', path: '/', headers: { 'content-type': 'application/json' }, body: '{"a":[1,2]}' })
+    expect(reply.status).toBe(204)
+    expect(seen).toEqual([false, { a: [1, 2] }, true, 'TypeError', 'TypeError', 'locked', true])
+  })
+
+  it('gives a GET request an empty body that can be read any number of times', async () => {
+    const seen: unknown[] = []
+    const server = await start(async (request) => {
+      seen.push(await request.text(), await request.text(), request.bodyUsed, request.body)
+      return new Response(null, { status: 204 })
+    })
+    expect((await send(server, { path: '/' })).status).toBe(204)
+    expect(seen).toEqual(['', '', false, null])
+  })
+
+  it('answers 501 to TRACE without calling the handler', async () => {
+    const handler = vi.fn(async () => new Response('reached'))
+    const server = await start(handler)
+    const reply = await send(server, { method: 'TRACE', path: '/' })
+    expect(reply.status).toBe(501)
+    expect(JSON.parse(reply.body.toString())).toEqual({ error: 'invalid_request', error_description: 'the TRACE method is not supported' })
+    expect(handler).not.toHaveBeenCalled()
   })
 
   it('keeps the Host header authority for an absolute-form request target', async () => {
@@ -238,14 +311,26 @@ describe('toNodeListener', () => {
       await aborted.promise
       return new Response('too late')
     })
-    const req = httpRequest({ host: '127.0.0.1', port: server.port, path: '/slow', agent: false })
-    req.on('error', () => {})
-    req.end()
-    await started.promise
-    req.destroy()
+    await hangUpOnceStarted(server, started.promise)
     const reason = await aborted.promise
     expect(reason).toBeInstanceOf(DOMException)
     expect((reason as DOMException).name).toBe('AbortError')
+  })
+
+  it('gives an aborted request.signal to a handler that asks for it after the client went away', async () => {
+    const started = deferred()
+    const release = deferred()
+    const seen = deferred<boolean>()
+    const server = await start(async (request) => {
+      started.resolve()
+      await release.promise
+      seen.resolve(request.signal.aborted)
+      return new Response('too late')
+    })
+    await hangUpOnceStarted(server, started.promise)
+    await new Promise((r) => setTimeout(r, 50))
+    release.resolve()
+    expect(await seen.promise).toBe(true)
   })
 
   it('does not abort request.signal after a complete response', async () => {

@@ -1,3 +1,4 @@
+import { textResponse } from './known-body.js'
 import { quote } from './responses.js'
 
 /** RFC 6750 §3.1 error codes of a Bearer challenge. */
@@ -17,7 +18,7 @@ export function bearerChallenge(options: { realm: string; error?: BearerError; d
   if (options.scope && options.scope.length > 0) params.push(`scope=${quote(options.scope.join(' '))}`)
   const status = options.error ? STATUS[options.error] : 401
   const body = options.error ? { error: options.error, error_description: options.description } : { error: 'invalid_request', error_description: 'an access token is required' }
-  return new Response(JSON.stringify(body), {
+  return textResponse(JSON.stringify(body), {
     status,
     headers: { 'www-authenticate': `Bearer ${params.join(', ')}`, 'content-type': 'application/json;charset=UTF-8', 'cache-control': 'no-store' },
   })

@@ -1,13 +1,16 @@
 import type { OAuthErrorCode } from '../../shared/schemas.js'
+import { textResponse } from './known-body.js'
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 /** A JSON response; token responses are never cacheable. */
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json;charset=UTF-8', ...NO_STORE, ...headers },
-  })
+  return jsonText(JSON.stringify(body), status, headers)
+}
+
+/** {@link json} for a body already serialised (e.g. a replayed token response). */
+export function jsonText(text: string, status = 200, headers: Record<string, string> = {}): Response {
+  return textResponse(text, { status, headers: { 'content-type': 'application/json;charset=UTF-8', ...NO_STORE, ...headers } })
 }
 
 /**

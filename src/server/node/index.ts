@@ -10,9 +10,10 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Readable } from 'node:stream'
 import { invalidArgument } from '../../shared/lib/args.js'
+import { knownBody } from '../lib/known-body.js'
 import type { FetchHandler, RequestContext } from '../types.js'
+import { abortNodeRequest, createNodeRequest } from './request.js'
 
 export type { FetchHandler, RequestContext } from '../types.js'
 
@@ -65,11 +66,11 @@ export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void
 const SERVER_ERROR_BODY = JSON.stringify({ error: 'server_error', error_description: 'internal error' })
 const INVALID_REQUEST_BODY = JSON.stringify({ error: 'invalid_request', error_description: 'malformed request target or host' })
 
-/** Request bodies are handed to the handler in a stream that buffers at most this many bytes ahead. */
-const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024
-
 /** `host[:port]` as allowed in a Host header: a reg-name or IPv4 address, or a bracketed IPv6 literal. */
 const HOST_HEADER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/
+
+/** Methods a Fetch `Request` refuses to carry (RFC 9110 tunnels and traces). */
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK'])
 
 const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i
 
@@ -86,7 +87,7 @@ function formatHost(address: string, port: number | undefined): string {
 }
 
 /** The absolute URL of a request, or `null` when its target or Host header is malformed. */
-function requestURL(req: IncomingMessage): URL | null {
+function requestURL(req: IncomingMessage): string | null {
   const secure = (req.socket as { encrypted?: boolean }).encrypted === true
   const protocol = secure ? 'https:' : 'http:'
   const target = req.url ?? ''
@@ -94,27 +95,16 @@ function requestURL(req: IncomingMessage): URL | null {
   const host = authority ?? (req.socket.localAddress ? formatHost(req.socket.localAddress, req.socket.localPort) : undefined)
   if (host === undefined || !HOST_HEADER.test(host)) return null
   try {
-    if (target.startsWith('/')) return new URL(`${protocol}//${host}${target}`)
+    if (target.startsWith('/')) return new URL(`${protocol}//${host}${target}`).href
     // absolute-form (RFC 9112 §3.2.2): keep the path and query, never the authority it names.
     if (/^https?:\/\//i.test(target)) {
       const absolute = new URL(target)
-      return new URL(`${protocol}//${host}${absolute.pathname}${absolute.search}`)
+      return new URL(`${protocol}//${host}${absolute.pathname}${absolute.search}`).href
     }
   } catch {
     return null
   }
   return null
-}
-
-function requestHeaders(req: IncomingMessage): Headers {
-  const headers = new Headers()
-  const raw = req.rawHeaders
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!
-    if (name.startsWith(':')) continue
-    headers.append(name, raw[i + 1]!)
-  }
-  return headers
 }
 
 function hasBody(req: IncomingMessage): boolean {
@@ -167,8 +157,15 @@ function readSmallBody(req: IncomingMessage, length: number): Promise<Uint8Array
   })
 }
 
-async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response, clientGone: AbortSignal): Promise<void> {
-  if (clientGone.aborted) {
+/** Whether the client of one request has closed the connection before the response was finished. */
+interface ClientState {
+  gone: boolean
+  /** Called once when the client goes away. */
+  onGone: (() => void) | undefined
+}
+
+async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response, client: ClientState): Promise<void> {
+  if (client.gone) {
     await response.body?.cancel().catch(() => {})
     return
   }
@@ -178,6 +175,14 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     await response.body?.cancel().catch(() => {})
     res.writeHead(response.status, response.statusText || undefined, headers)
     res.end()
+    return
+  }
+  // A body made from a string (the service's own JSON answers): sent as is, in one write.
+  const text = knownBody(response)
+  if (text !== undefined) {
+    headers['content-length'] = String(Buffer.byteLength(text))
+    res.writeHead(response.status, response.statusText || undefined, headers)
+    res.end(text)
     return
   }
   const reader = response.body!.getReader()
@@ -212,14 +217,14 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
   res.writeHead(response.status, response.statusText || undefined, headers)
   res.flushHeaders()
   const closed = new Promise<void>((resolve) => {
-    if (clientGone.aborted) resolve()
-    else clientGone.addEventListener('abort', () => resolve(), { once: true })
+    if (client.gone) resolve()
+    else client.onGone = resolve
   })
   try {
     if (first !== PENDING && !res.write(first.value)) await Promise.race([once(res, 'drain'), closed])
     for (;;) {
-      const result = clientGone.aborted ? null : await Promise.race([next, closed.then(() => null)])
-      if (result === null || clientGone.aborted) {
+      const result = client.gone ? null : await Promise.race([next, closed.then(() => null)])
+      if (result === null || client.gone) {
         // The client went away: stop producing.
         await reader.cancel().catch(() => {})
         return
@@ -246,6 +251,12 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
  *
  * - A request body of at most 64 KiB with a declared `Content-Length` is read whole before the
  *   handler runs; any other body is streamed to the handler; GET and HEAD have none.
+ * - The handler gets an `instanceof Request` that is built lazily: `method`, `url`, `headers`,
+ *   `signal` and the body methods of a small body are answered from the Node request directly,
+ *   and the full Fetch `Request` is built only when something else is used (it can be passed to
+ *   `fetch()` or `new Request()` like any other). `CONNECT`, `TRACE` and `TRACK` get a 501.
+ * - A response made by gatepass itself (all its JSON answers) is written from the string it was
+ *   made with; any other response body is read back from its stream.
  * - The URL is rebuilt from the `Host` header (the socket's local address when absent) and
  *   `http:`/`https:` from the socket; a malformed target or Host header gets a 400.
  * - `request.signal` aborts when the client closes the connection before the response is sent.
@@ -293,51 +304,53 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
       return
     }
 
-    const controller = new AbortController()
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort(new DOMException('the client closed the connection', 'AbortError'))
-    })
-
-    const init: RequestInit & { duplex?: 'half' } = {
-      method: req.method ?? 'GET',
-      headers: requestHeaders(req),
-      signal: controller.signal,
+    const method = req.method ?? 'GET'
+    if (FORBIDDEN_METHODS.has(method)) {
+      req.resume()
+      sendJSON(res, 501, JSON.stringify({ error: 'invalid_request', error_description: `the ${method} method is not supported` }))
+      return
     }
     const declared = Number(req.headers['content-length'])
-    const small = hasBody(req) && Number.isInteger(declared) && declared >= 0 && declared <= SMALL_BODY_BYTES
-    if (!hasBody(req)) req.resume()
-    else if (!small) {
-      const strategy = new ByteLengthQueuingStrategy({ highWaterMark: REQUEST_BODY_HIGH_WATER_MARK })
-      // A Node web stream and a DOM one are the same class at run time; only the typings differ.
-      init.body = Readable.toWeb(req, { strategy }) as unknown as ReadableStream<Uint8Array>
-      init.duplex = 'half'
-    }
+    const withBody = hasBody(req)
+    const small = withBody && Number.isInteger(declared) && declared >= 0 && declared <= SMALL_BODY_BYTES
+    if (!withBody) req.resume()
 
     const context: RequestContext = { remoteAddress: remoteAddressOf(req) }
     let request: Request | undefined
+    const client: ClientState = { gone: false, onGone: undefined }
+    res.once('close', () => {
+      if (res.writableFinished) return
+      client.gone = true
+      client.onGone?.()
+      if (request) abortNodeRequest(request, new DOMException('the client closed the connection', 'AbortError'))
+    })
     void (async () => {
-      try {
-        // A small body with a declared length (every token request) is read at once: cheaper than
-        // a web stream, and the handler would read it whole anyway.
-        if (small) init.body = (await readSmallBody(req, declared)) as Uint8Array<ArrayBuffer>
-        request = new Request(url, init)
-      } catch {
-        req.resume()
-        if (controller.signal.aborted) return void res.destroy()
-        sendJSON(res, 400, INVALID_REQUEST_BODY)
-        return
+      // A small body with a declared length (every token request) is read whole before the
+      // handler runs: cheaper than a web stream, and the handler would read it whole anyway.
+      let body: Uint8Array | 'stream' | null = withBody ? 'stream' : null
+      if (small) {
+        try {
+          body = await readSmallBody(req, declared)
+        } catch {
+          req.resume()
+          if (client.gone) return void res.destroy()
+          sendJSON(res, 400, INVALID_REQUEST_BODY)
+          return
+        }
       }
+      request = createNodeRequest(req, method, url, body)
+      if (client.gone) abortNodeRequest(request, new DOMException('the client closed the connection', 'AbortError'))
       let response: Response
       try {
         response = await handler(request, context)
         if (!(response instanceof Response)) throw new TypeError('handler did not return a Response')
       } catch (error) {
-        if (controller.signal.aborted) return void res.destroy()
+        if (client.gone) return void res.destroy()
         onError(error, request)
         sendJSON(res, 500, SERVER_ERROR_BODY)
         return
       }
-      await writeResponse(req, res, response, controller.signal)
+      await writeResponse(req, res, response, client)
     })().catch((error: unknown) => {
       onError(error, request)
       if (!res.headersSent) sendJSON(res, 500, SERVER_ERROR_BODY)

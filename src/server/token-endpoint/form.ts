@@ -4,6 +4,13 @@ import { OAuthError } from '../lib/responses.js'
 export async function readBodyLimited(request: Request, limit: number): Promise<string> {
   const declared = request.headers.get('content-length')
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
+  // A declared length within the limit: the server framing the request stops the body there
+  // (the Node adapter has already read it whole), so it can be taken at once.
+  if (declared !== null && /^\d+$/.test(declared)) {
+    const whole = new Uint8Array(await request.arrayBuffer())
+    if (whole.byteLength > limit) throw tooLarge(limit)
+    return decodeUTF8(whole)
+  }
   if (!request.body) return ''
   const reader = request.body.getReader()
   const chunks: Uint8Array[] = []
@@ -24,8 +31,12 @@ export async function readBodyLimited(request: Request, limit: number): Promise<
     all.set(c, offset)
     offset += c.byteLength
   }
+  return decodeUTF8(all)
+}
+
+function decodeUTF8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(all)
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
     throw new OAuthError('invalid_request', 'the request body is not valid UTF-8')
   }

@@ -1,7 +1,7 @@
 import { jwtVerify, decodeProtectedHeader } from 'jose'
 import { aclAudiences, type ResolvedClient } from '../config/resolve.js'
 import { openWithToken, sealWithToken, sha256 } from '../lib/crypto.js'
-import { json, OAuthError } from '../lib/responses.js'
+import { json, jsonText, OAuthError } from '../lib/responses.js'
 import { verifySecret } from '../secrets.js'
 import { invalidClient, type PresentedClient } from './client-auth.js'
 import { createIPMatcher, type IPMatcher } from '../http/ip.js'
@@ -147,7 +147,7 @@ export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedCli
     const grace = client.policy.refresh.graceWindow * 1000
     if (consumed.consumedAt !== null && ctx.now() - consumed.consumedAt <= grace && consumed.replay) {
       const body = await openWithToken(token, consumed.replay)
-      if (body !== null) return new Response(body, { status: 200, headers: { 'content-type': 'application/json;charset=UTF-8', 'cache-control': 'no-store', pragma: 'no-cache' } })
+      if (body !== null) return jsonText(body)
     }
     await ctx.store.revokeFamily(consumed.familyId, ctx.now())
     await ctx.forget({ familyId: consumed.familyId })
@@ -186,7 +186,7 @@ export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedCli
   if (outcome.status === 'not_found') throw invalid
   if (outcome.status === 'consumed') return replayOrRevoke(outcome.record)
   if (record.accessDigest !== null) await ctx.forget({ digest: record.accessDigest })
-  return new Response(body, { status: 200, headers: { 'content-type': 'application/json;charset=UTF-8', 'cache-control': 'no-store', pragma: 'no-cache' } })
+  return jsonText(body)
 }
 
 /** `POST …/jwt/regenerate`: a fresh JWT for a still-valid one of the same client. */
