@@ -29,9 +29,24 @@ export async function sha256(value: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(value))))
 }
 
+/**
+ * Random bytes are drawn from the CSPRNG this many at a time and handed out once each: one
+ * `getRandomValues()` call costs more than the bytes a token needs.
+ */
+const RANDOM_POOL_BYTES = 4096
+let randomPool = new Uint8Array(0)
+let randomOffset = 0
+
 /** `bytes` cryptographically random bytes, base64url (43 chars for 32 bytes). */
 export function randomToken(bytes = 32): string {
-  return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)))
+  if (bytes > RANDOM_POOL_BYTES) return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)))
+  if (randomOffset + bytes > randomPool.length) {
+    randomPool = crypto.getRandomValues(new Uint8Array(RANDOM_POOL_BYTES))
+    randomOffset = 0
+  }
+  const slice = randomPool.subarray(randomOffset, randomOffset + bytes)
+  randomOffset += bytes
+  return base64url.encode(slice)
 }
 
 /**
