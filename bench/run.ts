@@ -222,6 +222,8 @@ if (wanted('issue-opaque')) {
       { name: 'gatepass-memory', script: 'servers/gatepass-issuer.ts', args: ['opaque', 'RS256', 'memory'], path: tokenPath, method: 'POST', tokenRequest: true },
       { name: 'gatepass-sqlite', script: 'servers/gatepass-issuer.ts', args: ['opaque', 'RS256', 'sqlite'], path: tokenPath, method: 'POST', tokenRequest: true },
       { name: 'gatepass-postgres', script: 'servers/gatepass-issuer.ts', args: ['opaque', 'RS256', 'postgres'], path: tokenPath, method: 'POST', tokenRequest: true },
+      { name: 'gatepass-sqlite-redis', script: 'servers/gatepass-issuer.ts', args: ['opaque', 'RS256', 'sqlite', 'redis'], path: tokenPath, method: 'POST', tokenRequest: true },
+      { name: 'gatepass-postgres-redis', script: 'servers/gatepass-issuer.ts', args: ['opaque', 'RS256', 'postgres', 'redis'], path: tokenPath, method: 'POST', tokenRequest: true },
     ]),
   )
 }
@@ -233,6 +235,29 @@ if (wanted('validate-http')) {
       { name: 'gatepass-warm', script: 'servers/gatepass-validator.ts', args: ['warm', '1'], path: '/orders', method: 'GET', bearer: 'first' },
       { name: 'adapter-hello', script: 'baselines/hello.ts', args: ['adapter'], path: '/orders', method: 'GET' },
       { name: 'node-hello', script: 'baselines/hello.ts', args: ['node'], path: '/orders', method: 'GET' },
+    ]),
+  )
+}
+
+if (wanted('validate-opaque')) {
+  const opaqueValidator = (name: string, store: string, cache: string, mode: 'hit' | 'miss'): ServerSpec => ({
+    name,
+    script: 'servers/gatepass-opaque-validator.ts',
+    args: [store, cache, mode, '1000'],
+    path: '/orders',
+    method: 'GET',
+    bearer: mode === 'hit' ? 'first' : 'rotate',
+  })
+  groups.validateOpaque = await attempt('validate-opaque', () =>
+    runGroup('opaque validation over HTTP, per store', [
+      opaqueValidator('opaque-hit-memory', 'memory', 'none', 'hit'),
+      opaqueValidator('opaque-hit-sqlite', 'sqlite', 'none', 'hit'),
+      opaqueValidator('opaque-hit-postgres', 'postgres', 'none', 'hit'),
+      opaqueValidator('opaque-hit-postgres-redis', 'postgres', 'redis', 'hit'),
+      opaqueValidator('opaque-miss-memory', 'memory', 'none', 'miss'),
+      opaqueValidator('opaque-miss-sqlite', 'sqlite', 'none', 'miss'),
+      opaqueValidator('opaque-miss-postgres', 'postgres', 'none', 'miss'),
+      opaqueValidator('opaque-miss-postgres-redis', 'postgres', 'redis', 'miss'),
     ]),
   )
 }
@@ -306,6 +331,20 @@ if (groups.opaque) {
   httpRow('opaque issuance, memory store, HTTP', mem, 'bare node:http opaque', [groups.opaque, 'bare-opaque'], null)
   httpRow('opaque issuance, SQLite store, HTTP', [groups.opaque, 'gatepass-sqlite'], 'gatepass memory store', mem, 0.6)
   httpRow('opaque issuance, PostgreSQL store, HTTP', [groups.opaque, 'gatepass-postgres'], 'gatepass memory store', mem, null)
+  httpRow('opaque issuance, SQLite store + Redis cache, HTTP', [groups.opaque, 'gatepass-sqlite-redis'], 'gatepass memory store', mem, null)
+  httpRow('opaque issuance, PostgreSQL store + Redis cache, HTTP', [groups.opaque, 'gatepass-postgres-redis'], 'gatepass memory store', mem, null)
+}
+if (groups.validateOpaque) {
+  const g = groups.validateOpaque
+  const memHit: [GroupOutcome | Error | undefined, string] = [g, 'opaque-hit-memory']
+  httpRow('opaque validation over HTTP, in-process cache hit, SQLite store', [g, 'opaque-hit-sqlite'], 'cache hit, memory store', memHit, 0.9)
+  httpRow('opaque validation over HTTP, in-process cache hit, PostgreSQL store', [g, 'opaque-hit-postgres'], 'cache hit, memory store', memHit, 0.9)
+  httpRow('opaque validation over HTTP, in-process cache hit, PostgreSQL + Redis', [g, 'opaque-hit-postgres-redis'], 'cache hit, memory store', memHit, 0.9)
+  const memMiss: [GroupOutcome | Error | undefined, string] = [g, 'opaque-miss-memory']
+  httpRow('opaque validation over HTTP, no in-process cache, memory store', memMiss, 'cache hit, memory store', memHit, null)
+  httpRow('opaque validation over HTTP, no in-process cache, SQLite store', [g, 'opaque-miss-sqlite'], 'no in-process cache, memory store', memMiss, null)
+  httpRow('opaque validation over HTTP, no in-process cache, PostgreSQL store', [g, 'opaque-miss-postgres'], 'no in-process cache, memory store', memMiss, null)
+  httpRow('opaque validation over HTTP, no in-process cache, PostgreSQL + Redis (Redis hit)', [g, 'opaque-miss-postgres-redis'], 'no in-process cache, memory store', memMiss, null)
 }
 if (groups.validate) {
   const bare: [GroupOutcome | Error | undefined, string] = [groups.validate, 'bare-validator']

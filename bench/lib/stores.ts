@@ -69,3 +69,54 @@ export async function openStore(kind: StoreKind): Promise<{ store: TokenStore; d
     },
   }
 }
+
+/** `'redis'`: gatepass's Redis cache (second-level cache + revocation bus); `'none'`: in-process only. */
+export type CacheKind = 'none' | 'redis'
+
+/** Redis URL of the benchmarks. Override with `BENCH_REDIS_URL`. */
+export function redisURL(): string {
+  return process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+}
+
+/**
+ * The `validation` options that put the Redis cache behind the in-process one (under a prefix of
+ * this process, so runs do not share entries), or none.
+ */
+export async function openCache(kind: CacheKind): Promise<{ validation: Record<string, unknown>; dispose: () => Promise<void> }> {
+  if (kind === 'none') return { validation: {}, dispose: async () => {} }
+  const mod = await importOptional('../../src/server/redis/index.ts')
+  if (typeof mod.createRedisCache !== 'function') throw new StoreUnavailable('src/server/redis does not export createRedisCache')
+  const create = mod.createRedisCache as (o: Record<string, unknown>) => Promise<{ cache: unknown; bus: unknown; close(): Promise<void>; status(): string }>
+  const redis = await create({ url: redisURL(), prefix: `gatepass-bench:${process.pid}:`, onError: () => {} })
+  if (redis.status() !== 'ready') {
+    await redis.close()
+    throw new StoreUnavailable(`Redis unreachable at ${redisURL()}`)
+  }
+  return { validation: { sharedCache: redis.cache, revocationBus: redis.bus }, dispose: () => redis.close() }
+}
+
+/**
+ * {@link openStore} and {@link openCache} for a benchmark server: when either cannot be used here,
+ * prints `UNAVAILABLE <reason>` and exits with code 3 (the orchestrator reports the figure as n/a).
+ */
+export async function openStoreAndCache(kind: StoreKind, cacheKind: CacheKind) {
+  try {
+    const opened = await openStore(kind)
+    const cache = await openCache(cacheKind).catch(async (err: unknown) => {
+      await opened.dispose()
+      throw err
+    })
+    return {
+      store: opened.store,
+      validation: cache.validation,
+      dispose: async () => {
+        await cache.dispose()
+        await opened.dispose()
+      },
+    }
+  } catch (err) {
+    if (!(err instanceof StoreUnavailable)) throw err
+    process.stdout.write(`UNAVAILABLE ${err.message}\n`)
+    process.exit(3)
+  }
+}

@@ -10,12 +10,9 @@
  *
  * Usage: `node --import tsx bench/servers/gatepass-validator.ts cold|warm [count]`
  */
-import { rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createTokenService } from '../../src/server/index.js'
-import { serve } from '../../src/server/node/index.js'
-import { announce, exitOnSignal, gatepassConfig, HOST, ISSUER, PROXY, serviceEnv, TOKEN_BODY, TOKEN_HEADERS } from '../lib/common.js'
+import { gatepassConfig, serviceEnv } from '../lib/common.js'
+import { serveResourceServer } from './_resource-server.js'
 
 const mode = process.argv[2] ?? 'cold'
 const count = Number(process.argv[3] ?? 1000)
@@ -26,20 +23,4 @@ const service = createTokenService(gatepassConfig({ format: 'jwt', algorithm: 'R
 })
 await service.ready()
 
-const tokens: string[] = []
-for (let i = 0; i < count; i++) {
-  const response = await service.fetch(new Request(`${ISSUER}/auth/token`, { method: 'POST', headers: TOKEN_HEADERS, body: TOKEN_BODY }))
-  if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${await response.text()}`)
-  tokens.push(((await response.json()) as { access_token: string }).access_token)
-}
-const file = join(tmpdir(), `gatepass-bench-tokens-${process.pid}.txt`)
-writeFileSync(file, tokens.join('\n'))
-
-const handler = service.protect(PROXY, () => new Response('ok'))
-const server = await serve(handler, { port: 0, host: HOST })
-announce(server.port, file)
-exitOnSignal(async () => {
-  await server.close()
-  await service.close()
-  rmSync(file, { force: true })
-})
+await serveResourceServer(service, count, 'jwt')
