@@ -1,5 +1,8 @@
 import { build } from 'esbuild'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { entries } from '../../tsup.config.js'
@@ -7,9 +10,10 @@ import { entries } from '../../tsup.config.js'
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { exports: Record<string, unknown> }
 const typedoc = JSON.parse(readFileSync(new URL('../../typedoc.json', import.meta.url), 'utf8')) as { entryPoints: string[] }
 
-async function bundle(entry: string) {
+async function bundle(entry: string, nodePaths?: string) {
   const result = await build({
     entryPoints: [entry],
+    ...(nodePaths ? { nodePaths: [join(nodePaths, 'node_modules')] } : {}),
     bundle: true,
     platform: 'browser',
     format: 'esm',
@@ -34,9 +38,34 @@ describe('runtime-neutral entries bundle for the browser', () => {
     expect(inputs.filter((i) => i.startsWith('src/server/'))).toEqual([])
     for (const name of ['SignJWT', 'importPKCS8', 'createTokenService', 'generateKeyPair']) expect(code).not.toContain(name)
     expect(inputs.some((i) => /zod\/v4\/classic\//.test(i))).toBe(false)
-    // Ceiling (measured 18.2 KB): ky ~5 KB + zod/mini with the response schemas ~6.6 KB + jose's
-    // decodeJwt + the client itself ~7.6 KB. Raise it only with a reason.
-    expect(gzipSync(code).byteLength).toBeLessThan(20 * 1024)
+  })
+
+  it('createTokenClient + createAPIClient: gzip size, and what gatepass adds to ky + zod/mini', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatepass-size-'))
+    try {
+      const root = fileURLToPath(new URL('../../', import.meta.url))
+      const entry = join(dir, 'app.ts')
+      writeFileSync(entry, `export { createTokenClient, createAPIClient } from ${JSON.stringify(join(root, 'src/client/index.ts'))}\n`)
+      // The floor: ky and the zod/mini schemas the client validates responses with, nothing of ours.
+      const floorEntry = join(dir, 'floor.ts')
+      writeFileSync(
+        floorEntry,
+        `export { default as ky } from 'ky'\nexport { tokenResponseSchema, errorResponseSchema, introspectionResponseSchema, authorizationServerMetadataSchema } from ${JSON.stringify(join(root, 'src/shared/schemas.ts'))}\n`,
+      )
+      const app = await bundle(entry, root)
+      const floor = await bundle(floorEntry, root)
+      for (const name of ['createTokenService', 'SignJWT', 'better-sqlite3', 'ioredis']) expect(app.code).not.toContain(name)
+      expect(app.inputs.some((i) => /zod\/v4\/classic\//.test(i))).toBe(false)
+      const total = gzipSync(app.code).byteLength
+      const own = total - gzipSync(floor.code).byteLength
+      // Measured: 18.4 KB in all, of which ky + zod/mini are 11.3 KB: issue 6's 12 KB ceiling cannot
+      // hold with the two libraries the brief prescribes (docs/decisions.md, "Client bundle size").
+      // What is ours is held to 7.5 KB; raise either bound only with a reason.
+      expect(own).toBeLessThan(7.5 * 1024)
+      expect(total).toBeLessThan(20 * 1024)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 
