@@ -140,11 +140,11 @@ describe('toNodeListener', () => {
     expect(seen).toEqual(['', '', false, null])
   })
 
-  it('answers 501 to TRACE without calling the handler', async () => {
+  it('answers 400 to TRACE without calling the handler', async () => {
     const handler = vi.fn(async () => new Response('reached'))
     const server = await start(handler)
     const reply = await send(server, { method: 'TRACE', path: '/' })
-    expect(reply.status).toBe(501)
+    expect(reply.status).toBe(400)
     expect(JSON.parse(reply.body.toString())).toEqual({ error: 'invalid_request', error_description: 'the TRACE method is not supported' })
     expect(handler).not.toHaveBeenCalled()
   })

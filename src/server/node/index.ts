@@ -254,7 +254,7 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
  * - The handler gets an `instanceof Request` that is built lazily: `method`, `url`, `headers`,
  *   `signal` and the body methods of a small body are answered from the Node request directly,
  *   and the full Fetch `Request` is built only when something else is used (it can be passed to
- *   `fetch()` or `new Request()` like any other). `CONNECT`, `TRACE` and `TRACK` get a 501.
+ *   `fetch()` or `new Request()` like any other). `CONNECT`, `TRACE` and `TRACK` get a 400.
  * - A response made by gatepass itself (all its JSON answers) is written from the string it was
  *   made with; any other response body is read back from its stream.
  * - The URL is rebuilt from the `Host` header (the socket's local address when absent) and
@@ -307,7 +307,7 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
     const method = req.method ?? 'GET'
     if (FORBIDDEN_METHODS.has(method)) {
       req.resume()
-      sendJSON(res, 501, JSON.stringify({ error: 'invalid_request', error_description: `the ${method} method is not supported` }))
+      sendJSON(res, 400, JSON.stringify({ error: 'invalid_request', error_description: `the ${method} method is not supported` }))
       return
     }
     const declared = Number(req.headers['content-length'])
