@@ -110,9 +110,9 @@ class NodeRequest implements LazyRequest {
     return (state.headers ??= buildHeaders(state.req))
   }
 
+  /** The adapter's signal, before and after the real `Request` (whose signal follows it) exists. */
   get signal(): AbortSignal {
-    const state = this[kState]
-    return state.real !== undefined ? state.real.signal : signalOf(state)
+    return signalOf(this[kState])
   }
 
   get bodyUsed(): boolean {
