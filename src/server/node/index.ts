@@ -338,7 +338,14 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
           return
         }
       }
-      request = createNodeRequest(req, method, url, body)
+      try {
+        request = createNodeRequest(req, method, url, body)
+      } catch {
+        // Header values a Fetch Headers refuses (possible only with a lenient HTTP parser).
+        req.resume()
+        sendJSON(res, 400, INVALID_REQUEST_BODY)
+        return
+      }
       if (client.gone) abortNodeRequest(request, new DOMException('the client closed the connection', 'AbortError'))
       let response: Response
       try {

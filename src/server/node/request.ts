@@ -26,7 +26,7 @@ interface LazyState {
   readonly body: Uint8Array | 'stream' | null
   /** Whether the buffered body has been consumed through this object. */
   used: boolean
-  headers: Headers | undefined
+  readonly headers: Headers
   controller: AbortController | undefined
   /** Why the request was aborted (the client went away) before anyone asked for the signal. */
   abortReason: unknown
@@ -64,7 +64,7 @@ function signalOf(state: LazyState): AbortSignal {
 function materialize(request: unknown): Request {
   const state = stateOf(request)
   if (state.real !== undefined) return state.real
-  const init: RequestInit & { duplex?: 'half' } = { method: state.method, headers: state.headers ?? buildHeaders(state.req), signal: signalOf(state) }
+  const init: RequestInit & { duplex?: 'half' } = { method: state.method, headers: state.headers, signal: signalOf(state) }
   if (state.body === 'stream') {
     const strategy = new ByteLengthQueuingStrategy({ highWaterMark: REQUEST_BODY_HIGH_WATER_MARK })
     // A Node web stream and a DOM one are the same class at run time; only the typings differ.
@@ -106,8 +106,7 @@ class NodeRequest implements LazyRequest {
 
   get headers(): Headers {
     const state = this[kState]
-    if (state.real !== undefined) return state.real.headers
-    return (state.headers ??= buildHeaders(state.req))
+    return state.real !== undefined ? state.real.headers : state.headers
   }
 
   /** The adapter's signal, before and after the real `Request` (whose signal follows it) exists. */
@@ -179,10 +178,11 @@ class NodeRequest implements LazyRequest {
 
 /**
  * A `Request` for an incoming Node request whose body, if any, is `body` (read whole) or still in
- * `req` (`'stream'`).
+ * `req` (`'stream'`). Its headers are copied at once (every handler here reads them), so a value
+ * `Headers` refuses throws here, not in the handler.
  */
 export function createNodeRequest(req: IncomingMessage, method: string, url: string, body: Uint8Array | 'stream' | null): Request {
-  return new NodeRequest({ req, method, url, body, used: false, headers: undefined, controller: undefined, abortReason: undefined, real: undefined }) as unknown as Request
+  return new NodeRequest({ req, method, url, body, used: false, headers: buildHeaders(req), controller: undefined, abortReason: undefined, real: undefined }) as unknown as Request
 }
 
 /** Aborts `request.signal` (now, or as soon as someone asks for it). */
