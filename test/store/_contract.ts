@@ -182,6 +182,30 @@ export function runStoreContract(name: string, factory: () => Promise<StoreFixtu
         expect(await store.findAccessToken(record.digest)).toEqual(record)
       })
 
+      it('keeps its own copy of what it is given and of what it returns: binding, extra, replay', async () => {
+        const access = accessRecord({ binding: { kind: 'proxy', name: 'orders-api' }, extra: { tier: { level: 1 } } })
+        const refresh = refreshRecord({ binding: { kind: 'proxy', name: 'orders-api' } })
+        await store.issue({ access, refresh })
+        access.binding.name = 'changed'
+        ;(access.extra!.tier as { level: number }).level = 2
+        refresh.binding.name = 'changed'
+        const foundAccess = await store.findAccessToken(access.digest)
+        expect(foundAccess!.binding.name).not.toBe('changed')
+        expect(foundAccess!.extra).toEqual({ tier: { level: 1 } })
+        ;(foundAccess!.extra!.tier as { level: number }).level = 3
+        expect((await store.findAccessToken(access.digest))!.extra).toEqual({ tier: { level: 1 } })
+        expect((await store.findRefreshToken(refresh.digest))!.binding.name).not.toBe('changed')
+
+        const next = refreshRecord({ familyId: refresh.familyId })
+        const replay = new Uint8Array([1, 2, 3])
+        expect((await store.rotateRefreshToken({ digest: refresh.digest, now: Date.now(), replay, next: { refresh: next } })).status).toBe('rotated')
+        replay[0] = 9
+        const consumed = await store.findRefreshToken(refresh.digest)
+        expect([...consumed!.replay!]).toEqual([1, 2, 3])
+        consumed!.replay![1] = 9
+        expect([...(await store.findRefreshToken(refresh.digest))!.replay!]).toEqual([1, 2, 3])
+      })
+
       it('an empty batch is a no-op', async () => {
         await expect(store.issue({})).resolves.toBeUndefined()
       })

@@ -14,6 +14,18 @@ const sameBinding = (a: TokenBinding, b: TokenBinding) => a.kind === b.kind && a
 
 const clone = <T>(value: T): T => structuredClone(value)
 
+// Token records are copied on every write and read (callers never share the stored object);
+// field by field, as structuredClone costs more than the rest of an issuance together.
+function copyAccess(record: AccessTokenRecord): AccessTokenRecord {
+  const copy = { ...record, audience: [...record.audience], binding: { ...record.binding } }
+  if (record.extra !== undefined) copy.extra = structuredClone(record.extra)
+  return copy
+}
+
+function copyRefresh(record: RefreshTokenRecord): RefreshTokenRecord {
+  return { ...record, audience: [...record.audience], binding: { ...record.binding }, replay: record.replay === null ? null : record.replay.slice() }
+}
+
 /**
  * Creates an in-memory {@link TokenStore}: for tests, single-process development and edge demos.
  * Everything is lost when the process stops. After `close()`, every call rejects with
@@ -68,8 +80,8 @@ export function createMemoryStore(): TokenStore {
       }
       for (const familyId of families) revokeFamilyNow(familyId, at)
     }
-    if (batch.access) access.set(batch.access.digest, clone(batch.access))
-    if (batch.refresh) refresh.set(batch.refresh.digest, clone(batch.refresh))
+    if (batch.access) access.set(batch.access.digest, copyAccess(batch.access))
+    if (batch.refresh) refresh.set(batch.refresh.digest, copyRefresh(batch.refresh))
   }
 
   /** Keeps one active key per environment + alg: retires the others. */
@@ -98,18 +110,18 @@ export function createMemoryStore(): TokenStore {
     async findAccessToken(digest) {
       open()
       const found = access.get(digest)
-      return found ? clone(found) : null
+      return found ? copyAccess(found) : null
     },
     async findRefreshToken(digest) {
       open()
       const found = refresh.get(digest)
-      return found ? clone(found) : null
+      return found ? copyRefresh(found) : null
     },
     async rotateRefreshToken(input: RotateInput): Promise<RotateOutcome> {
       open()
       const current = refresh.get(input.digest)
       if (!current) return { status: 'not_found' }
-      if (current.consumedAt !== null) return { status: 'consumed', record: clone(current) }
+      if (current.consumedAt !== null) return { status: 'consumed', record: copyRefresh(current) }
       // Revoked (e.g. by a racing reuse detection): never rotate it into a live successor.
       if (current.revokedAt !== null) return { status: 'not_found' }
       current.consumedAt = input.now
