@@ -17,6 +17,9 @@ export function invalidClient(realm: string, description = 'client authenticatio
   return new OAuthError('invalid_client', description, 401, { 'www-authenticate': `Basic realm="${realm}", charset="UTF-8"` })
 }
 
+/** Basic credentials are UTF-8 (RFC 7617 §2.1); malformed bytes are refused, not replaced. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
 /**
  * Extracts client credentials from `Authorization: Basic` (RFC 6749 §2.3.1) or the body.
  * Both at once → 400; malformed Basic → 401; other schemes are ignored.
@@ -34,7 +37,10 @@ export function readClientCredentials(request: Request, params: Map<string, stri
     let decoded: string
     try {
       if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw new Error('bad base64')
-      decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)))
+      const binary = atob(encoded)
+      const bytes = new Uint8Array(binary.length)
+      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+      decoded = UTF8.decode(bytes)
     } catch {
       throw invalidClient(realm, 'malformed Basic authorization header')
     }
