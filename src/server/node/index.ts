@@ -157,6 +157,27 @@ function readSmallBody(req: IncomingMessage, length: number): Promise<Uint8Array
   })
 }
 
+const PENDING = Symbol('pending')
+
+/**
+ * Microtask turns a body read may take and still count as available at once: a body made from a
+ * string or bytes needs two; a stream fed by I/O or timers is not done within any number of them.
+ */
+const SETTLE_TURNS = 16
+
+/** The value of `promise` if it settles within {@link SETTLE_TURNS} microtask turns, else `PENDING`. */
+async function soon<T>(promise: Promise<T>): Promise<T | typeof PENDING> {
+  let outcome: { value: T } | { error: unknown } | undefined
+  promise.then(
+    (value) => (outcome = { value }),
+    (error: unknown) => (outcome = { error }),
+  )
+  for (let turn = 0; turn < SETTLE_TURNS && outcome === undefined; turn++) await undefined
+  if (outcome === undefined) return PENDING
+  if ('error' in outcome) throw outcome.error
+  return outcome.value
+}
+
 /** Whether the client of one request has closed the connection before the response was finished. */
 interface ClientState {
   gone: boolean
@@ -187,9 +208,7 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
   }
   const reader = response.body!.getReader()
   // A body that is already complete (a JSON answer, most responses here) is sent in one write with
-  // a Content-Length; anything still arriving after a turn of the event loop is streamed.
-  const PENDING = Symbol('pending')
-  const soon = <T>(promise: Promise<T>) => Promise.race([promise, new Promise<typeof PENDING>((resolve) => setImmediate(resolve, PENDING))])
+  // a Content-Length; anything not there within a few microtask turns is streamed.
   let next: Promise<ReadableStreamReadResult<Uint8Array>> = reader.read()
   let first: ReadableStreamReadResult<Uint8Array> | typeof PENDING
   try {
