@@ -380,6 +380,24 @@ export function runStoreContract(name: string, factory: () => Promise<StoreFixtu
         expect((await store.findRefreshToken(other.refresh.digest))!.revokedAt).toBeNull()
       })
 
+      it('isFamilyLive: true while a member is neither revoked nor expired (consumed ones count), false otherwise', async () => {
+        const live = pair()
+        const consumedOnly = refreshRecord({ familyId: digest('f'), consumedAt: T0 + 1, replay: bytes(1) })
+        const expiring = refreshRecord({ familyId: digest('f'), expiresAt: T0 + 10 })
+        const forever = refreshRecord({ familyId: digest('f'), expiresAt: null })
+        const revoked = pair()
+        for (const r of [live.refresh, consumedOnly, expiring, forever, revoked.refresh]) await store.issue({ refresh: r })
+        await store.revokeFamily(revoked.familyId, T0 + 2)
+
+        expect(await store.isFamilyLive(live.familyId, T0 + 5)).toBe(true)
+        expect(await store.isFamilyLive(consumedOnly.familyId, T0 + 5)).toBe(true)
+        expect(await store.isFamilyLive(expiring.familyId, T0 + 9)).toBe(true)
+        expect(await store.isFamilyLive(expiring.familyId, T0 + 10)).toBe(false)
+        expect(await store.isFamilyLive(forever.familyId, T0 + 1000 * HOUR)).toBe(true)
+        expect(await store.isFamilyLive(revoked.familyId, T0 + 5)).toBe(false)
+        expect(await store.isFamilyLive(digest('f'), T0)).toBe(false) // unknown
+      })
+
       it('revokeFamily of an unknown family resolves', async () => {
         await expect(store.revokeFamily(digest('f'), T0)).resolves.toBeUndefined()
       })

@@ -345,6 +345,7 @@ function buildStore(pool: Pool, schema: string, s: string, owned: boolean): Post
     insertRefresh: `INSERT INTO ${s}.refresh_tokens (${REFRESH_COLUMNS}) VALUES (${placeholders(REFRESH_COLUMNS)})`,
     findAccess: `SELECT ${ACCESS_COLUMNS} FROM ${s}.access_tokens WHERE digest = $1`,
     findRefresh: `SELECT ${REFRESH_COLUMNS} FROM ${s}.refresh_tokens WHERE digest = $1`,
+    liveFamily: `SELECT 1 FROM ${s}.refresh_tokens WHERE family_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) LIMIT 1`,
     lockOwner: 'SELECT pg_advisory_xact_lock($1, $2)',
     // One statement: every CTE sees the snapshot taken before the updates.
     revokePrevious: `
@@ -509,6 +510,11 @@ function buildStore(pool: Pool, schema: string, s: string, owned: boolean): Post
     revokeAccessToken: (digest, at) =>
       call(async () => {
         await query(pool, sql.revokeAccessCascade, [at, digest])
+      }),
+    isFamilyLive: (familyId, now) =>
+      call(async () => {
+        const { rows } = await query(pool, sql.liveFamily, [familyId, now])
+        return rows.length > 0
       }),
     listKeys: (environment) =>
       call(async () => {

@@ -163,6 +163,9 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
     insertRefresh: db.prepare<RefreshRow>(`INSERT INTO refresh_tokens (${REFRESH_COLUMNS}) VALUES (${values(REFRESH_COLUMNS)})`),
     findAccess: db.prepare<[string], AccessRow>(`SELECT ${ACCESS_COLUMNS} FROM access_tokens WHERE digest = ?`),
     findRefresh: db.prepare<[string], RefreshRow>(`SELECT ${REFRESH_COLUMNS} FROM refresh_tokens WHERE digest = ?`),
+    liveFamily: db.prepare<[string, number], { live: number }>(
+      'SELECT 1 AS live FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) LIMIT 1',
+    ),
     ownerFamilies: db.prepare<Record<string, string>, { family_id: string }>(
       `SELECT family_id FROM access_tokens WHERE ${OWNER} AND family_id IS NOT NULL UNION SELECT family_id FROM refresh_tokens WHERE ${OWNER}`,
     ),
@@ -339,6 +342,7 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
       }),
     rotateRefreshToken: (input) => call(() => rotateTx.immediate(input)),
     revokeFamily: (familyId, at) => call(() => revokeFamilyTx.immediate(familyId, at)),
+    isFamilyLive: (familyId, now) => call(() => s.liveFamily.get(familyId, now) !== undefined),
     revokeAccessToken: (digest, at) => call(() => revokeAccessTx.immediate(digest, at)),
     listKeys: (environment) => call(() => s.listKeys.all(environment).map(keyRecord)),
     addKey: (key, options) => call(() => addKeyTx.immediate(key, options?.onlyIfNoActive === true)),

@@ -137,6 +137,11 @@ export function createMemoryStore(): TokenStore {
       open()
       revokeFamilyNow(familyId, at)
     },
+    async isFamilyLive(familyId, now) {
+      open()
+      for (const r of refresh.values()) if (r.familyId === familyId && r.revokedAt === null && (r.expiresAt === null || r.expiresAt > now)) return true
+      return false
+    },
     async revokeAccessToken(digest, at) {
       open()
       const found = access.get(digest)

@@ -175,6 +175,12 @@ export interface TokenStore {
   rotateRefreshToken(input: RotateInput): Promise<RotateOutcome>
   /** Revokes every refresh and access token of a family. */
   revokeFamily(familyId: string, at: number): Promise<void>
+  /**
+   * Whether a refresh family still has a member that is neither revoked nor expired at `now`
+   * (consumed members count: the family lives on in their successor). A JWT issued with a family
+   * (`sid`) can be renewed through `/jwt/regenerate` only while it does.
+   */
+  isFamilyLive(familyId: string, now: number): Promise<boolean>
   /** Revokes one opaque access token (and its family when it has one). */
   revokeAccessToken(digest: string, at: number): Promise<void>
   /** Every key of an environment, any state. */

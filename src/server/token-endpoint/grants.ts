@@ -206,6 +206,12 @@ export async function regenerateJWT(ctx: ServiceContext, client: ResolvedClient,
     throw invalid
   }
   if (payload.client_id !== client.clientId || typeof payload.sub !== 'string') throw invalid
+  // A JWT issued with a refresh family (`sid`) lives no longer than the family: once it is revoked
+  // (e.g. by revoking this JWT) or has expired, regenerating would outlive it.
+  const familyId = typeof payload.sid === 'string' ? payload.sid : null
+  if (familyId !== null && !(await ctx.store.isFamilyLive(familyId, ctx.now()))) {
+    throw new OAuthError('invalid_grant', 'the token family of this access token has been revoked or has expired')
+  }
   let audience = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud]
   if (client.credential) {
     const current = aclAudiences(ctx.resolved, client.credential, ctx.now())
@@ -219,7 +225,7 @@ export async function regenerateJWT(ctx: ServiceContext, client: ResolvedClient,
   const grant: GrantDecision = { client, subject: payload.sub, username, scope, audience, binding: client.binding, format: 'jwt' }
   const now = ctx.now()
   const ttl = client.policy.neverExpires ? null : client.policy.accessTokenTtl * 1000
-  const body: Record<string, unknown> = { access_token: await signAccessToken(ctx, grant, now, ttl === null ? null : now + ttl), token_type: 'Bearer' }
+  const body: Record<string, unknown> = { access_token: await signAccessToken(ctx, grant, now, ttl === null ? null : now + ttl, familyId), token_type: 'Bearer' }
   if (ttl !== null) body.expires_in = ctx.resolved.config.environment.expiresInUnit === 'milliseconds' ? ttl : ttl / 1000
   if (scope.length > 0) body.scope = scope.join(' ')
   return json(body)

@@ -6,7 +6,7 @@
 import { decodeJwt } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { createMemoryStore, type RotateOutcome, type TokenStore } from '../../../src/server/index.js'
-import { creds, digestOf, expectError, expectToken, ISSUER, makeService, PASSWORDS, policyOf, post, T0, type TokenBody, type TestService, verifyJWT } from '../_fixtures.js'
+import { basic, creds, digestOf, expectError, expectToken, ISSUER, makeService, PASSWORDS, policyOf, post, SECRETS, T0, type TokenBody, type TestService, verifyJWT } from '../_fixtures.js'
 
 const CC = { grant_type: 'client_credentials' }
 const INVALID = 'the refresh token is invalid, expired or revoked'
@@ -324,6 +324,55 @@ describe('JWT regenerate', () => {
     const old = decodeJwt(first.access_token)
     expect(payload).toMatchObject({ sub: 'alice', client_id: 'orders-app', aud: old.aud, scope: 'orders:read', iat: (T0 + 200_000) / 1000, exp: (T0 + 200_000) / 1000 + 300 })
     expect(payload.jti).not.toBe(old.jti)
+    // Still linked to the refresh family it came from.
+    expect(typeof old.sid).toBe('string')
+    expect(payload.sid).toBe(old.sid)
+  })
+
+  it('refuses a JWT whose refresh family was revoked, e.g. by revoking a regenerated JWT', async () => {
+    const t = makeService((c) => void (policyOf(c, 'orders').regenerate = true))
+    const first = await expectToken(await post(t.service, '/auth/token', { grant_type: 'password', username: 'alice', password: PASSWORDS.alice, ...creds('orders-app') }))
+    const renewed = await expectToken(await regenerate(t, first.access_token))
+    const revoke = await post(t.service, '/auth/revoke', { token: renewed.access_token }, { headers: { authorization: basic('orders-app', SECRETS.orders) } })
+    expect(revoke.status).toBe(200)
+    const gone = 'the token family of this access token has been revoked or has expired'
+    await expectError(await regenerate(t, renewed.access_token), 400, 'invalid_grant', gone)
+    await expectError(await regenerate(t, first.access_token), 400, 'invalid_grant', gone)
+    await expectError(await refresh(t, 'orders-app', first.refresh_token!), 400, 'invalid_grant', INVALID)
+  })
+
+  it('refuses a still-valid JWT once its refresh family has expired, and answers 503 when the store fails', async () => {
+    const t = makeService((c) => {
+      policyOf(c, 'orders').regenerate = true
+      policyOf(c, 'orders').refresh = { enabled: true, ttl: 120 }
+    })
+    const first = await expectToken(await post(t.service, '/auth/token', { grant_type: 'password', username: 'alice', password: PASSWORDS.alice, ...creds('orders-app') }))
+    t.clock.advance(119_000)
+    await expectToken(await regenerate(t, first.access_token))
+    t.clock.advance(1_000)
+    await expectError(await regenerate(t, first.access_token), 400, 'invalid_grant', 'the token family of this access token has been revoked or has expired')
+
+    const inner = createMemoryStore()
+    let down = false
+    const store: TokenStore = { ...inner, isFamilyLive: (familyId, now) => (down ? Promise.reject(new Error('connection refused')) : inner.isFamilyLive(familyId, now)) }
+    const u = makeService((c) => void (policyOf(c, 'orders').regenerate = true), { store })
+    const token = await expectToken(await post(u.service, '/auth/token', { grant_type: 'password', username: 'alice', password: PASSWORDS.alice, ...creds('orders-app') }))
+    down = true
+    await expectError(await regenerate(u, token.access_token), 503, 'temporarily_unavailable')
+  })
+
+  it('renews a JWT issued without a refresh family without asking the store about one', async () => {
+    const inner = createMemoryStore()
+    const store: TokenStore = { ...inner, isFamilyLive: () => Promise.reject(new Error('must not be called')) }
+    const t = makeService((c) => {
+      policyOf(c, 'orders').regenerate = true
+      policyOf(c, 'orders').refresh = { enabled: false }
+    }, { store })
+    const first = await expectToken(await post(t.service, '/auth/token', { ...CC, ...creds('orders-app') }))
+    expect(first).not.toHaveProperty('refresh_token')
+    expect(decodeJwt(first.access_token).sid).toBeUndefined()
+    const body = await expectToken(await regenerate(t, first.access_token))
+    expect(decodeJwt(body.access_token).sid).toBeUndefined()
   })
 
   it('is refused when the policy does not enable it', async () => {
