@@ -24,6 +24,8 @@ export interface KeyManager {
   ready(): Promise<void>
   /** The active key for an algorithm. */
   signingKey(alg: string): LoadedKey
+  /** Re-reads the key set from the store now (another instance rotated the keys). */
+  reload(): Promise<void>
   /** A key by `kid` (any state but dropped), reloading from the store once on a miss. */
   verificationKey(kid: string): Promise<LoadedKey | undefined>
   /** Whether a `kid` is in the loaded key set (no store access; used on verified-cache hits). */
@@ -136,6 +138,11 @@ export function createKeyManager(options: { store: TokenStore; environment: stri
       if (found || now() - lastReload < MISS_COOLDOWN) return found
       await (reloading ??= reload().finally(() => (reloading = undefined)))
       return keys.get(kid)
+    },
+    async reload() {
+      // A read already running may predate the change: let it finish, then read again.
+      await reloading?.catch(() => {})
+      await (reloading ??= reload().finally(() => (reloading = undefined)))
     },
     knows(kid) {
       refreshInBackground()

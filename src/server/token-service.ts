@@ -102,7 +102,9 @@ export interface TokenService {
    * Rotates the environment's signing keys: new keys sign from now on, the old ones stay in the
    * JWKS and keep verifying until the longest access-token lifetime has passed. With
    * `{ invalidate: true }` (key compromise) the old keys are deleted: every JWT issued so far
-   * stops validating, never-expiring ones included.
+   * stops validating, never-expiring ones included. Other instances on the same store re-read the
+   * keys at once when a `revocationBus` connects them (e.g. `gatepass/server/redis`), else within
+   * a minute.
    *
    * @param options `invalidate` to drop the old keys at once.
    */
@@ -205,6 +207,15 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   const edge = createEdge(resolved)
   const publicClients = [...resolved.clients.values()].some((c) => c.policy.publicClients)
   const validator = createValidator(ready, options.validation, now, () => ctx)
+  const bus = options.validation?.revocationBus
+  // Another instance rotated the keys: re-read them now rather than at the next minutely refresh.
+  const stopKeyEvents = bus?.subscribe((event) => {
+    if (event.keys !== resolved.config.environment.name || !keys) return
+    void keys.reload().then(
+      () => validator.clearJWT(),
+      (err: unknown) => options.onError?.(err),
+    )
+  })
   const mounted = resolved.config.proxies
     .filter((p) => p.upstream !== undefined)
     .map((p) => ({ prefix: `${p.path ?? `/apigateway/${p.name}`}`.replace(/\/+$/, ''), handler: proxy(p.name) }))
@@ -357,6 +368,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     },
     async close() {
       stopCleanup?.()
+      stopKeyEvents?.()
       await store.close()
     },
     async rotateKeys(rotateOptions = {}) {
@@ -365,6 +377,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       const longest = Math.max(3600, ...policies.map((p) => (p.neverExpires ? 0 : p.accessTokenTtl)))
       await context.keys.rotate({ invalidate: rotateOptions.invalidate === true, retiredKeyLifetime: longest * 1000 })
       validator.clearJWT()
+      await bus?.publish({ keys: resolved.config.environment.name })
     },
     async cleanup() {
       await ready()

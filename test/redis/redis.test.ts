@@ -12,6 +12,8 @@ import { isGatepassError } from '../../src/shared/errors.js'
 import type { RedisCache, RedisCacheOptions, RevocationEvent } from '../../src/server/redis/index.js'
 import { CacheDriverError, CacheUnavailableError, createRedisCache, loadDriver } from '../../src/server/redis/index.js'
 import { killRedisServer, redisAnswers, redisServerBinary, startRedisServer, waitFor } from './_helpers.js'
+import { createMemoryStore } from '../../src/server/index.js'
+import { accepted, apiRequest, ccToken, expectChallenge, makeService, refused } from '../server/validation/_helpers.js'
 
 const URL = 'redis://127.0.0.1:6379'
 const CLOSED_PORT_URL = 'redis://127.0.0.1:6390'
@@ -161,6 +163,31 @@ describe.skipIf(!reachable)(suiteTitle, () => {
       await sleep(50)
       expect(onA).toEqual(latencies.map((_, i) => ({ digest: `d${i}`, familyId: `f${i}` })))
       expect(received).toHaveLength(20)
+    })
+
+    it('carries a key rotation of one token service to another at once (no 60 s key refresh wait)', async () => {
+      const store = createMemoryStore()
+      const [redisA, redisB] = [await open(), await open()]
+      const { service: a } = makeService(undefined, { store, validation: { sharedCache: redisA.cache, revocationBus: redisA.bus } })
+      const { service: b } = makeService(undefined, { store, validation: { sharedCache: redisB.cache, revocationBus: redisB.bus } })
+      try {
+        const old = await ccToken(a, 'orders-app')
+        await accepted(b, 'orders', apiRequest(old.access_token))
+        await accepted(b, 'orders', apiRequest(old.access_token)) // now in B's verified-token cache
+
+        await a.rotateKeys({ invalidate: true })
+        const elapsed = await waitFor(async () => (await b.guard('orders')(apiRequest(old.access_token))).ok === false, 1000, 'B refusing the invalidated key')
+        expect(elapsed).toBeLessThan(100)
+        await expectChallenge(await refused(b, 'orders', apiRequest(old.access_token)), 'orders', 'invalid_token', 'the access token is not signed by a known key')
+        // B signs with the new key too, and A accepts what B issues.
+        const fresh = await ccToken(b, 'orders-app')
+        await accepted(a, 'orders', apiRequest(fresh.access_token))
+        expect((await b.fetch(new Request('https://gw.example.com/auth/.well-known/jwks.json')).then((r) => r.json()) as { keys: Array<{ kid: string }> }).keys).toEqual(
+          (await a.fetch(new Request('https://gw.example.com/auth/.well-known/jwks.json')).then((r) => r.json()) as { keys: Array<{ kid: string }> }).keys,
+        )
+      } finally {
+        await Promise.all([a.close(), b.close()])
+      }
     })
 
     it('carries the owner of a deletePrevious revocation to the other instances', async () => {

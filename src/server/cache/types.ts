@@ -21,8 +21,8 @@ export interface SharedCache {
 }
 
 /**
- * What a revocation invalidates: one opaque token (by digest), a whole refresh family, and/or the
- * earlier tokens of one owner.
+ * What a revocation invalidates: one opaque token (by digest), a whole refresh family, the
+ * earlier tokens of one owner, and/or the signing keys of an environment.
  *
  * @group Caches
  */
@@ -34,6 +34,11 @@ export interface RevocationEvent {
    * key (SHA-256, base64url) of that owner; see the token records' `clientId`, `subject`, `binding`.
    */
   owner?: string
+  /**
+   * `rotateKeys()`: the signing keys of the environment of this name changed (with `invalidate`,
+   * old ones were deleted). Every instance re-reads them from the store at once.
+   */
+  keys?: string
 }
 
 /**

@@ -7,7 +7,7 @@ import type { RevocationBus, RevocationEvent } from '../cache/types.js'
 import type { Health } from './health.js'
 import { isOffline, withTimeout } from './health.js'
 
-/** Longest `digest` / `familyId` accepted from the channel; anything longer is not ours. */
+/** Longest `digest` / `familyId` / `owner` / `keys` accepted from the channel; anything longer is not ours. */
 const MAX_ID_LENGTH = 512
 /** Revocations that could not be published, kept for the next reconnect (oldest dropped first). */
 const MAX_PENDING = 1000
@@ -23,18 +23,19 @@ function isId(value: unknown): value is string {
  */
 export function toEvent(value: unknown): RevocationEvent | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-  const { digest, familyId, owner } = value as { digest?: unknown; familyId?: unknown; owner?: unknown }
-  if ((digest !== undefined && !isId(digest)) || (familyId !== undefined && !isId(familyId)) || (owner !== undefined && !isId(owner))) return undefined
-  if (digest === undefined && familyId === undefined && owner === undefined) return undefined
+  const fields = value as Record<'digest' | 'familyId' | 'owner' | 'keys', unknown>
   const event: RevocationEvent = {}
-  if (digest !== undefined) event.digest = digest
-  if (familyId !== undefined) event.familyId = familyId
-  if (owner !== undefined) event.owner = owner
-  return event
+  for (const name of ['digest', 'familyId', 'owner', 'keys'] as const) {
+    const field = fields[name]
+    if (field === undefined) continue
+    if (!isId(field)) return undefined
+    event[name] = field
+  }
+  return Object.keys(event).length === 0 ? undefined : event
 }
 
 /**
- * Parses a channel message `{ digest?, familyId?, owner?, origin? }`; `undefined` when malformed. Internal.
+ * Parses a channel message `{ digest?, familyId?, owner?, keys?, origin? }`; `undefined` when malformed. Internal.
  *
  * @param message The raw message.
  */
