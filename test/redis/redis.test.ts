@@ -227,6 +227,8 @@ describe.skipIf(!reachable)(suiteTitle, () => {
         '{"digest":""}',
         '{"familyId":{"a":1}}',
         '{"owner":12}',
+        '{"keys":["prod"]}',
+        '{"keys":"prod","digest":7}',
         '{"digest":"ok","origin":7}',
         `{"digest":"${'x'.repeat(513)}"}`,
       ]) {
@@ -234,9 +236,10 @@ describe.skipIf(!reachable)(suiteTitle, () => {
       }
       await publisher.publish(`${runPrefix}other`, '{"digest":"elsewhere"}')
       await publisher.publish(channel, '{"digest":"valid","extra":true}')
-      await waitFor(() => received.length > 0, 1000, 'the valid message')
+      await publisher.publish(channel, '{"keys":"prod"}')
+      await waitFor(() => received.length > 1, 1000, 'the valid messages')
       await sleep(30)
-      expect(received).toEqual([{ digest: 'valid' }])
+      expect(received).toEqual([{ digest: 'valid' }, { keys: 'prod' }])
     })
 
     it('ignores publish() of an event that names nothing, and keeps delivering when a listener throws', async () => {
