@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { get, request as httpRequest } from 'node:http'
+import { Agent, get, request as httpRequest } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http'
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -114,6 +114,47 @@ describe('toNodeListener', () => {
       forwarded: { method: 'POST', url: `http://127.0.0.1:${upstream.port}/echo?q=1`, type: 'application/x-www-form-urlencoded', body },
       usedAfterFetch: true,
     })
+  })
+
+  it('keeps a keep-alive connection usable after a streamed body the handler left unread', async () => {
+    const server = await start(async (request) => {
+      if (request.url.endsWith('/touch')) void request.cache // builds the real Request (and its body stream)
+      if (request.url.endsWith('/throw')) {
+        void request.cache
+        throw new Error('boom')
+      }
+      return new Response('ok')
+    })
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      const post = (path: string, size: number) =>
+        new Promise<string>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port: server.port, path, method: 'POST', agent, headers: { 'content-length': size } }, (res) => {
+            readAll(res).then((body) => resolve(`${res.statusCode} ${body.toString()}`), reject)
+          })
+          req.setTimeout(3_000, () => req.destroy(new Error(`${path}: no answer within 3 s`)))
+          req.on('error', reject)
+          req.end(Buffer.alloc(size, 97))
+        })
+      for (const path of ['/none', '/touch', '/throw']) {
+        const first = await post(path, 300_000)
+        expect(first).toMatch(path === '/throw' ? /^500 / : /^200 ok$/)
+        expect(await post('/next', 5)).toBe('200 ok')
+      }
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('is a Request down to its constructor', async () => {
+    let seen: Request | undefined
+    const server = await start(async (request) => {
+      seen = request
+      return new Response(null, { status: 204 })
+    })
+    await send(server, { path: '/' })
+    expect(seen!.constructor).toBe(Request)
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(seen)) === Request.prototype).toBe(true)
   })
 
   it('lets a small body be read once, as a Request does', async () => {

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net'
 import { invalidArgument } from '../../shared/lib/args.js'
 import { knownBody } from '../lib/known-body.js'
 import type { FetchHandler, RequestContext } from '../types.js'
-import { abortNodeRequest, createNodeRequest } from './request.js'
+import { abortNodeRequest, createNodeRequest, drainNodeRequest } from './request.js'
 
 export type { FetchHandler, RequestContext } from '../types.js'
 
@@ -337,6 +337,10 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
     const context: RequestContext = { remoteAddress: remoteAddressOf(req) }
     let request: Request | undefined
     const client: ClientState = { gone: false, onGone: undefined }
+    // Whatever the handler did with it, a request body left unread must not hold up the connection.
+    res.once('finish', () => {
+      if (request) drainNodeRequest(request)
+    })
     res.once('close', () => {
       if (res.writableFinished) return
       client.gone = true

@@ -41,6 +41,9 @@ function stateOf(request: unknown): LazyState {
   return (request as LazyRequest)[kState]
 }
 
+/** The state behind each request handed out (the lazy object, or the real one when laziness is off). */
+const states = new WeakMap<object, LazyState>()
+
 function buildHeaders(req: IncomingMessage): Headers {
   const headers = new Headers()
   const raw = req.rawHeaders
@@ -174,7 +177,26 @@ class NodeRequest implements LazyRequest {
     })
   }
   Object.setPrototypeOf(NodeRequest.prototype, Request.prototype)
+  Object.defineProperty(NodeRequest.prototype, 'constructor', { configurable: true, writable: true, value: Request })
 }
+
+function newState(req: IncomingMessage, method: string, url: string, body: Uint8Array | 'stream' | null, headers: Headers): LazyState {
+  return { req, method, url, body, used: false, headers, controller: undefined, abortReason: undefined, real: undefined }
+}
+
+/**
+ * Whether undici accepts the lazy object where it expects a `Request`. Node 20–22's undici keeps
+ * a request's state in symbol-keyed fields, which the lazy object forwards; later versions use
+ * private class members, which nothing can forward: there the adapter hands out real requests.
+ */
+const LAZY = (() => {
+  try {
+    const probe = new NodeRequest(newState({ rawHeaders: [] } as unknown as IncomingMessage, 'GET', 'http://localhost/', null, new Headers()))
+    return new Request(probe as unknown as Request).url === 'http://localhost/'
+  } catch {
+    return false
+  }
+})()
 
 /**
  * A `Request` for an incoming Node request whose body, if any, is `body` (read whole) or still in
@@ -182,12 +204,31 @@ class NodeRequest implements LazyRequest {
  * `Headers` refuses throws here, not in the handler.
  */
 export function createNodeRequest(req: IncomingMessage, method: string, url: string, body: Uint8Array | 'stream' | null): Request {
-  return new NodeRequest({ req, method, url, body, used: false, headers: buildHeaders(req), controller: undefined, abortReason: undefined, real: undefined }) as unknown as Request
+  const state = newState(req, method, url, body, buildHeaders(req))
+  const lazy = new NodeRequest(state)
+  states.set(lazy, state)
+  if (LAZY) return lazy as unknown as Request
+  const real = materialize(lazy)
+  states.set(real, state)
+  return real
 }
 
 /** Aborts `request.signal` (now, or as soon as someone asks for it). */
 export function abortNodeRequest(request: Request, reason: unknown): void {
-  const state = stateOf(request)
+  const state = states.get(request)
+  if (state === undefined) return
   if (state.controller !== undefined) state.controller.abort(reason)
   else state.abortReason ??= reason
+}
+
+/**
+ * After the response: discards what is left of a streamed request body nobody read, so the
+ * connection can carry the next request. (A body never turned into a web stream is left to Node,
+ * which discards it by itself.)
+ */
+export function drainNodeRequest(request: Request): void {
+  const state = states.get(request)
+  if (state === undefined || state.body !== 'stream' || state.real === undefined || state.req.complete) return
+  state.req.removeAllListeners('data')
+  state.req.resume()
 }
