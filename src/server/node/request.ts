@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
+import { markPreRead } from '../lib/pre-read.js'
 
 /** Request bodies are handed to the handler in a stream that buffers at most this many bytes ahead. */
 const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024
@@ -205,12 +206,11 @@ const LAZY = (() => {
  */
 export function createNodeRequest(req: IncomingMessage, method: string, url: string, body: Uint8Array | 'stream' | null): Request {
   const state = newState(req, method, url, body, buildHeaders(req))
-  const lazy = new NodeRequest(state)
-  states.set(lazy, state)
-  if (LAZY) return lazy as unknown as Request
-  const real = materialize(lazy)
-  states.set(real, state)
-  return real
+  const lazy = new NodeRequest(state) as unknown as Request
+  const request = LAZY ? lazy : materialize(lazy)
+  states.set(request, state)
+  if (body instanceof Uint8Array) markPreRead(request)
+  return request
 }
 
 /** Aborts `request.signal` (now, or as soon as someone asks for it). */

@@ -1,12 +1,13 @@
+import { isPreRead } from '../lib/pre-read.js'
 import { OAuthError } from '../lib/responses.js'
 
 /** Reads a request body as text, refusing more than `limit` bytes (413) without buffering past it. */
 export async function readBodyLimited(request: Request, limit: number): Promise<string> {
   const declared = request.headers.get('content-length')
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
-  // A declared length within the limit: the server framing the request stops the body there
-  // (the Node adapter has already read it whole), so it can be taken at once.
-  if (declared !== null && /^\d+$/.test(declared)) {
+  // A body the adapter has already read whole (within its declared length) is taken at once;
+  // any other is streamed below, so the limit holds whatever a Content-Length header claims.
+  if (isPreRead(request)) {
     const whole = new Uint8Array(await request.arrayBuffer())
     if (whole.byteLength > limit) throw tooLarge(limit)
     return decodeUTF8(whole)

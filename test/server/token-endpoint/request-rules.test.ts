@@ -146,6 +146,22 @@ describe('parameters and body size', () => {
     expect(pulled).toBeLessThan(40)
   })
 
+  it('stops reading a body that runs past a small declared Content-Length (the header is not trusted)', async () => {
+    const { service } = makeService()
+    let pulled = 0
+    const chunk = new TextEncoder().encode('x'.repeat(1024))
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++
+        if (pulled > 50_000) controller.close() // 50 MiB
+        else controller.enqueue(chunk)
+      },
+    })
+    const request = new Request(`${ISSUER}/auth/token`, { method: 'POST', headers: { 'content-type': FORM, 'content-length': '10' }, body: stream, duplex: 'half' } as RequestInit)
+    await expectError(await service.fetch(request), 413, 'invalid_request', 'the request body exceeds 16384 bytes')
+    expect(pulled).toBeLessThan(40)
+  })
+
   it('accepts a body of exactly the limit, and honours a configured maxBodyBytes', async () => {
     const { service } = makeService((c) => void (c.environment.maxBodyBytes = 512))
     const base = `grant_type=client_credentials&client_id=orders-app&client_secret=${SECRETS.orders}&pad=`
