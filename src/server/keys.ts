@@ -106,12 +106,18 @@ export function createKeyManager(options: { store: TokenStore; environment: stri
     reloading = reload().catch(() => {}).finally(() => (reloading = undefined))
   }
 
-  async function reload() {
-    const records = await store.listKeys(environment)
-    const next = new Map<string, LoadedKey>()
-    for (const r of records) next.set(r.kid, keys.get(r.kid)?.state === r.state ? keys.get(r.kid)! : await load(r, kek))
-    keys = next
-    lastReload = now()
+  /** Reads run one after another, so a read that started before a change never lands after one that started after it. */
+  let lastRead: Promise<unknown> = Promise.resolve()
+  function reload(): Promise<void> {
+    const read = lastRead.then(async () => {
+      const records = await store.listKeys(environment)
+      const next = new Map<string, LoadedKey>()
+      for (const r of records) next.set(r.kid, keys.get(r.kid)?.state === r.state ? keys.get(r.kid)! : await load(r, kek))
+      keys = next
+      lastReload = now()
+    })
+    lastRead = read.catch(() => {})
+    return read
   }
 
   return {
@@ -140,9 +146,8 @@ export function createKeyManager(options: { store: TokenStore; environment: stri
       return keys.get(kid)
     },
     async reload() {
-      // A read already running may predate the change: let it finish, then read again.
-      await reloading?.catch(() => {})
-      await (reloading ??= reload().finally(() => (reloading = undefined)))
+      // Never joins a read already running (it may predate the change): queues a new one.
+      await reload()
     },
     knows(kid) {
       refreshInBackground()

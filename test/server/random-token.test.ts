@@ -14,4 +14,9 @@ describe('randomToken', () => {
     expect(new Set(odd).size).toBe(odd.length)
     for (const token of odd) expect(token).toHaveLength(23)
   })
+
+  it('refuses sizes that are not positive integers (they would corrupt the pool)', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => randomToken(bad)).toThrow(RangeError)
+    expect(randomToken()).toMatch(/^[A-Za-z0-9_-]{43}$/)
+  })
 })

@@ -39,6 +39,7 @@ let randomOffset = 0
 
 /** `bytes` cryptographically random bytes, base64url (43 chars for 32 bytes). */
 export function randomToken(bytes = 32): string {
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new RangeError(`randomToken: "bytes" must be a positive integer, got ${String(bytes)}`)
   if (bytes > RANDOM_POOL_BYTES) return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)))
   if (randomOffset + bytes > randomPool.length) {
     randomPool = crypto.getRandomValues(new Uint8Array(RANDOM_POOL_BYTES))
@@ -46,7 +47,9 @@ export function randomToken(bytes = 32): string {
   }
   const slice = randomPool.subarray(randomOffset, randomOffset + bytes)
   randomOffset += bytes
-  return base64url.encode(slice)
+  const token = base64url.encode(slice)
+  slice.fill(0) // handed out once: nothing of a token stays behind in the pool
+  return token
 }
 
 /**

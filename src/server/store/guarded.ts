@@ -1,11 +1,33 @@
 import { StoreUnavailableError } from '../../shared/errors.js'
+import { invalidArgument } from '../../shared/lib/args.js'
 import type { TokenStore } from './types.js'
+
+/** Every method of {@link TokenStore}: a custom store missing one is refused when the service is created. */
+const METHODS = [
+  'issue',
+  'findAccessToken',
+  'findRefreshToken',
+  'rotateRefreshToken',
+  'revokeFamily',
+  'isFamilyLive',
+  'revokeAccessToken',
+  'listKeys',
+  'addKey',
+  'updateKeyState',
+  'deleteKey',
+  'deleteExpired',
+  'close',
+] as const satisfies ReadonlyArray<keyof TokenStore>
 
 /**
  * Wraps a store so that any failure surfaces as a {@link StoreUnavailableError} (→ 503), keeping
- * the original as `cause` and never its message in a response.
+ * the original as `cause` and never its message in a response. Throws a `TypeError` naming the
+ * methods a store lacks (e.g. one written for an earlier version of the interface).
  */
 export function guardStore(store: TokenStore): TokenStore {
+  if (typeof store !== 'object' || store === null) throw invalidArgument('"store" must be a TokenStore object', 'ERR_INVALID_ARG_TYPE')
+  const missing = METHODS.filter((name) => typeof (store as unknown as Record<string, unknown>)[name] !== 'function')
+  if (missing.length > 0) throw invalidArgument(`"store" is not a complete TokenStore: missing ${missing.map((m) => `${m}()`).join(', ')}`)
   const wrapped = {} as Record<string, unknown>
   for (const name of Object.keys(store) as Array<keyof TokenStore>) {
     const method = store[name] as unknown

@@ -23,7 +23,7 @@ function copyAccess(record: AccessTokenRecord): AccessTokenRecord {
 }
 
 function copyRefresh(record: RefreshTokenRecord): RefreshTokenRecord {
-  return { ...record, audience: [...record.audience], binding: { ...record.binding }, replay: record.replay === null ? null : record.replay.slice() }
+  return { ...record, audience: [...record.audience], binding: { ...record.binding }, replay: record.replay === null ? null : new Uint8Array(record.replay) }
 }
 
 /**
@@ -95,7 +95,8 @@ export function createMemoryStore(): TokenStore {
   }
 
   /** A family is live while one of its tokens is neither revoked nor expired (consumed ones count). */
-  function familyIsLive(familyId: string, now: number) {
+  /** Cleanup: whether anything of a family (refresh or access token) is still unrevoked and not expired before `now`. */
+  function familyHasKeepers(familyId: string, now: number) {
     const live = (t: { revokedAt: number | null; expiresAt: number | null }) => t.revokedAt === null && (t.expiresAt === null || t.expiresAt >= now)
     for (const r of refresh.values()) if (r.familyId === familyId && live(r)) return true
     for (const a of access.values()) if (a.familyId === familyId && live(a)) return true
@@ -196,14 +197,14 @@ export function createMemoryStore(): TokenStore {
       // Families with nothing left usable: every remaining token is revoked.
       for (const [digest, r] of refresh) {
         if (removed >= limit) return removed
-        if (r.revokedAt !== null && !familyIsLive(r.familyId, now)) {
+        if (r.revokedAt !== null && !familyHasKeepers(r.familyId, now)) {
           refresh.delete(digest)
           removed++
         }
       }
       for (const [digest, a] of access) {
         if (removed >= limit) return removed
-        if (a.revokedAt !== null && a.familyId !== null && !familyIsLive(a.familyId, now)) {
+        if (a.revokedAt !== null && a.familyId !== null && !familyHasKeepers(a.familyId, now)) {
           access.delete(digest)
           removed++
         }

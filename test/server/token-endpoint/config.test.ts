@@ -3,7 +3,7 @@
  * path, never echoing a secret.
  */
 import { describe, expect, it } from 'vitest'
-import { ConfigError, createTokenService, type TokenServiceOptions } from '../../../src/server/index.js'
+import { ConfigError, createMemoryStore, createTokenService, type TokenServiceOptions, type TokenStore } from '../../../src/server/index.js'
 import { ConfigError as SharedConfigError, isGatepassError, type ConfigIssue } from '../../../src/shared/index.js'
 import { expectError, expectToken, post, SECRETS, testConfig, type TestConfig } from '../_fixtures.js'
 
@@ -141,6 +141,14 @@ describe('config validation', () => {
     const issues = await issuesOf(testConfig((c) => void (c.proxies[0]!.secret = 'x')))
     expect(issues).toHaveLength(1)
     expect(issues[0]).toMatchObject({ path: 'proxies.0', message: expect.stringContaining('secret') })
+  })
+
+  it('refuses a store that lacks TokenStore methods, naming them', () => {
+    const { isFamilyLive: _live, deleteExpired: _expired, ...partial } = createMemoryStore()
+    expect(() => createTokenService(testConfig(), { store: partial as unknown as TokenStore })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: '"store" is not a complete TokenStore: missing isFamilyLive(), deleteExpired()' }),
+    )
+    expect(() => createTokenService(testConfig(), { store: 'sqlite' as unknown as TokenStore })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
   })
 
   it('refuses a config that is not an object with a TypeError (ERR_INVALID_ARG_TYPE)', () => {

@@ -5,8 +5,9 @@
  */
 import { decodeJwt, decodeProtectedHeader, exportJWK, exportSPKI, generateKeyPair, importJWK } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { createMemoryStore } from '../../../src/server/index.js'
+import { createMemoryStore, type TokenStore } from '../../../src/server/index.js'
 import { accepted, activeKey, apiRequest, b64json, ccToken, expectChallenge, ISSUER, makeACLService, makeService, ordersClaims, refused, signRaw, T0, testClock } from './_helpers.js'
+import { fetchJWKS } from '../_fixtures.js'
 
 const INVALID = 'the access token is invalid'
 const NOT_HERE = 'the access token is not valid for this API'
@@ -384,6 +385,41 @@ describe('JWT: key rotation', () => {
     await service.rotateKeys({ invalidate: true })
     await expectChallenge(await refused(service, 'orders', apiRequest(old.access_token)), 'orders', 'invalid_token', 'the access token is not signed by a known key')
     await accepted(service, 'orders', apiRequest((await ccToken(service, 'orders-app')).access_token))
+  })
+
+  it('a background key refresh that read the store before rotateKeys() never lands after it', async () => {
+    const inner = createMemoryStore()
+    let hold: Promise<void> | undefined
+    const store: TokenStore = {
+      ...inner,
+      listKeys: async (environment) => {
+        const keys = await inner.listKeys(environment)
+        if (hold) await hold // read now, answer late
+        return keys
+      },
+    }
+    const clock = testClock()
+    const { service } = makeService(undefined, { store, clock })
+    const old = await ccToken(service, 'orders-app')
+    clock.advance(61_000)
+    let release!: () => void
+    hold = new Promise((resolve) => (release = resolve))
+    await accepted(service, 'orders', apiRequest(old.access_token)) // starts the minutely background refresh, which stalls
+    hold = undefined
+    const oldKid = decodeProtectedHeader(old.access_token).kid
+    const rotating = service.rotateKeys({ invalidate: true })
+    // Once the rotation is in the store (and its own re-read had time to finish), let the stale read answer.
+    while (!(await inner.listKeys('test')).some((k) => k.state === 'active' && k.kid !== oldKid)) await new Promise((resolve) => setTimeout(resolve, 5))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    release()
+    await rotating
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const fresh = await ccToken(service, 'orders-app')
+    const kids = (await fetchJWKS(service)).keys.map((k) => k.kid)
+    expect(kids).toContain(decodeProtectedHeader(fresh.access_token).kid)
+    expect(kids).not.toContain(decodeProtectedHeader(old.access_token).kid)
+    await accepted(service, 'orders', apiRequest(fresh.access_token))
+    await expectChallenge(await refused(service, 'orders', apiRequest(old.access_token)), 'orders', 'invalid_token', 'the access token is not signed by a known key')
   })
 
   it('another instance on the same store stops accepting invalidated keys within the key refresh interval (60 s)', async () => {
