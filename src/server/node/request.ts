@@ -6,7 +6,9 @@
  * `method`, `url`, a few headers and a small form body, so the adapter answers those from the
  * `IncomingMessage` directly and builds the real `Request` only when something else is touched
  * (`body`, `formData()`, `clone()`, `cache`, …, or undici itself through `fetch(request)` /
- * `new Request(request)`). The object is an `instanceof Request` and behaves as one either way.
+ * `new Request(request)`). The object is an `instanceof Request` and behaves as one either way,
+ * with one seam: `headers` read before the real `Request` exists is the object it is built from,
+ * so changes made to that object afterwards do not reach it.
  *
  * @module
  */
