@@ -134,6 +134,8 @@ function ownerKey(of: { clientId: string; subject: string; binding: { kind: stri
 export function createValidator(getContext: () => Promise<ServiceContext>, options: ValidationOptions = {}, now: () => number = Date.now, currentContext: () => ServiceContext | undefined = () => undefined): Validator {
   const leeway = options.leeway ?? 30
   const jwtCache = new LRU<Verified>({ maxEntries: options.verifiedJWTCacheSize ?? 10_000, now })
+  /** `verifiedJWTCacheSize: 0` turns the cache off: no lookups at all (hashing a long token key costs). */
+  const jwtCacheOn = (options.verifiedJWTCacheSize ?? 10_000) > 0
   const opaqueCache = new LRU<{ record: AccessTokenRecord } | typeof NEGATIVE>({
     maxEntries: options.opaqueCacheSize ?? 10_000,
     maxBytes: options.opaqueCacheBytes ?? 16 * 1024 * 1024,
@@ -201,6 +203,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   // The verified-JWT cache is keyed by the token itself: a hit costs no hashing at all.
   /** A verified JWT from the cache, still valid here; `undefined` on a miss. */
   function cachedJWT(ctx: ServiceContext, token: string, audiences: string[]): Verified | undefined {
+    if (!jwtCacheOn) return undefined
     const cached = jwtCache.get(token)
     if (!cached) return undefined
     if (cached.principal.expiresAt !== null && cached.principal.expiresAt + leeway * 1000 <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
@@ -267,6 +270,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       mode: claims.iss === issuers[1] ? 'acl' : 'policy',
       kid: key!.kid,
     }
+    if (!jwtCacheOn) return verified
     if (verified.principal.expiresAt !== null) jwtCache.set(token, verified, verified.principal.expiresAt + leeway * 1000)
     else jwtCache.set(token, verified, ctx.now() + 3_600_000)
     return verified
@@ -310,7 +314,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       if (extracted === null) return { ok: false, response: bearerChallenge({ realm }) }
       const { token } = extracted
       // A token in the verified cache passed the syntax check when it was first seen.
-      if (extracted.fromHeader && !jwtCache.has(token) && !isB64Token(token)) {
+      if (extracted.fromHeader && !(jwtCacheOn && jwtCache.has(token)) && !isB64Token(token)) {
         return { ok: false, response: bearerChallenge({ realm, error: 'invalid_request', description: 'the Authorization header is malformed' }) }
       }
       try {
