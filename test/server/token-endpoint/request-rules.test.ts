@@ -129,37 +129,34 @@ describe('parameters and body size', () => {
     expect(pulled).toBeLessThanOrEqual(1)
   })
 
-  it('refuses a streamed body without Content-Length once it passes the limit (and stops reading)', async () => {
-    const { service } = makeService()
+  /** A form request streaming `kib` KiB (1 KiB per pull) that counts how much of it was pulled. */
+  function streamedForm(kib: number, headers: Record<string, string> = {}) {
     let pulled = 0
     const chunk = new TextEncoder().encode('x'.repeat(1024))
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
         pulled++
-        if (pulled > 1000) controller.close()
+        if (pulled > kib) controller.close()
         else controller.enqueue(chunk)
       },
     })
-    const request = new Request(`${ISSUER}/auth/token`, { method: 'POST', headers: { 'content-type': FORM }, body: stream, duplex: 'half' } as RequestInit)
+    const request = new Request(`${ISSUER}/auth/token`, { method: 'POST', headers: { 'content-type': FORM, ...headers }, body: stream, duplex: 'half' } as RequestInit)
+    return { request, pulled: () => pulled }
+  }
+
+  it('refuses a streamed body without Content-Length once it passes the limit (and stops reading)', async () => {
+    const { service } = makeService()
+    const { request, pulled } = streamedForm(1000)
     expect(request.headers.get('content-length')).toBeNull()
     await expectError(await service.fetch(request), 413, 'invalid_request', 'the request body exceeds 16384 bytes')
-    expect(pulled).toBeLessThan(40)
+    expect(pulled()).toBeLessThan(40)
   })
 
   it('stops reading a body that runs past a small declared Content-Length (the header is not trusted)', async () => {
     const { service } = makeService()
-    let pulled = 0
-    const chunk = new TextEncoder().encode('x'.repeat(1024))
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulled++
-        if (pulled > 50_000) controller.close() // 50 MiB
-        else controller.enqueue(chunk)
-      },
-    })
-    const request = new Request(`${ISSUER}/auth/token`, { method: 'POST', headers: { 'content-type': FORM, 'content-length': '10' }, body: stream, duplex: 'half' } as RequestInit)
+    const { request, pulled } = streamedForm(50_000, { 'content-length': '10' }) // 50 MiB behind a 10-byte claim
     await expectError(await service.fetch(request), 413, 'invalid_request', 'the request body exceeds 16384 bytes')
-    expect(pulled).toBeLessThan(40)
+    expect(pulled()).toBeLessThan(40)
   })
 
   it('accepts a body of exactly the limit, and honours a configured maxBodyBytes', async () => {
