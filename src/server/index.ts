@@ -19,6 +19,7 @@ export type {
   IssueBatch,
   RotateInput,
   RotateOutcome,
+  RevokedJWTRecord,
   TokenBinding,
   ManagementMode,
 } from './store/types.js'

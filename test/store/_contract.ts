@@ -398,6 +398,19 @@ export function runStoreContract(name: string, factory: () => Promise<StoreFixtu
         expect(await store.isFamilyLive(digest('f'), T0)).toBe(false) // unknown
       })
 
+      it('revokeJWT records a JWT by jti digest per environment; recording it again changes nothing', async () => {
+        const record = { environment: 'prod', jtiDigest: digest('j'), clientId: 'client-1', expiresAt: T0 + HOUR, revokedAt: T0 }
+        expect(await store.isJWTRevoked('prod', record.jtiDigest)).toBe(false)
+        await store.revokeJWT(record)
+        await expect(store.revokeJWT({ ...record, revokedAt: T0 + 5, expiresAt: T0 + 1 })).resolves.toBeUndefined()
+        expect(await store.isJWTRevoked('prod', record.jtiDigest)).toBe(true)
+        expect(await store.isJWTRevoked('test', record.jtiDigest)).toBe(false)
+        expect(await store.isJWTRevoked('prod', digest('j'))).toBe(false)
+        // The first record stands: its expiry (not the second one's) decides when cleanup drops it.
+        expect(await store.deleteExpired(T0 + 10, 100)).toBe(0)
+        expect(await store.isJWTRevoked('prod', record.jtiDigest)).toBe(true)
+      })
+
       it('revokeFamily of an unknown family resolves', async () => {
         await expect(store.revokeFamily(digest('f'), T0)).resolves.toBeUndefined()
       })
@@ -576,6 +589,19 @@ export function runStoreContract(name: string, factory: () => Promise<StoreFixtu
         await store.issue({ access: fam.access, refresh: { ...fam.refresh, revokedAt: T0 + 1 } })
         expect(await store.deleteExpired(T0 + 10, 100)).toBe(0)
         expect(await store.findRefreshToken(fam.refresh.digest)).not.toBeNull()
+      })
+
+      it('deletes revoked-JWT records whose JWT expired before now, keeps never-expiring ones', async () => {
+        const old = Array.from({ length: 3 }, (_, i) => ({ environment: 'prod', jtiDigest: digest('j'), clientId: 'client-1', expiresAt: T0 + i, revokedAt: T0 }))
+        const forever = { environment: 'prod', jtiDigest: digest('j'), clientId: 'client-1', expiresAt: null, revokedAt: T0 }
+        const live = { environment: 'prod', jtiDigest: digest('j'), clientId: 'client-1', expiresAt: T0 + HOUR, revokedAt: T0 }
+        for (const r of [...old, forever, live]) await store.revokeJWT(r)
+        expect(await store.deleteExpired(T0 + 100, 2)).toBe(2)
+        expect(await store.deleteExpired(T0 + 100, 2)).toBe(1)
+        expect(await store.deleteExpired(T0 + 100, 2)).toBe(0)
+        for (const r of old) expect(await store.isJWTRevoked('prod', r.jtiDigest)).toBe(false)
+        expect(await store.isJWTRevoked('prod', forever.jtiDigest)).toBe(true)
+        expect(await store.isJWTRevoked('prod', live.jtiDigest)).toBe(true)
       })
 
       it('returns 0 on an empty store and with limit 0', async () => {

@@ -62,6 +62,25 @@ describe('createSQLiteStore', () => {
     again.close()
   })
 
+  it('upgrades a version-1 database: applies the later migrations and keeps the tokens', async () => {
+    const path = file()
+    const first = await createSQLiteStore({ path })
+    await first.issue({ access: access('kept') })
+    await first.close()
+    // Back to what version 1 left behind.
+    const db = new Database(path)
+    db.exec('DROP TABLE revoked_jwts; DELETE FROM schema_migrations WHERE version > 1')
+    db.close()
+    const upgraded = await createSQLiteStore({ path })
+    expect(await upgraded.findAccessToken('kept')).toEqual(access('kept'))
+    await upgraded.revokeJWT({ environment: 'prod', jtiDigest: 'j', clientId: 'c', expiresAt: null, revokedAt: 1 })
+    expect(await upgraded.isJWTRevoked('prod', 'j')).toBe(true)
+    await upgraded.close()
+    const check = new Database(path)
+    expect(check.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(migrations.map((m) => ({ version: m.version })))
+    check.close()
+  })
+
   it('two stores starting together on one fresh file both work', async () => {
     const path = file()
     const [a, b] = await Promise.all([createSQLiteStore({ path }), createSQLiteStore({ path })])

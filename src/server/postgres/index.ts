@@ -390,6 +390,10 @@ function buildStore(pool: Pool, schema: string, s: string, owned: boolean): Post
         private_key = excluded.private_key, created_at = excluded.created_at, retired_at = excluded.retired_at`,
     setKeyState: `UPDATE ${s}.signing_keys SET state = $1, retired_at = $2 WHERE environment = $3 AND kid = $4`,
     deleteKey: `DELETE FROM ${s}.signing_keys WHERE environment = $1 AND kid = $2`,
+    revokeJWT: `INSERT INTO ${s}.revoked_jwts (environment, jti_digest, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+    isJWTRevoked: `SELECT 1 FROM ${s}.revoked_jwts WHERE environment = $1 AND jti_digest = $2`,
+    deleteExpiredJWTs: `DELETE FROM ${s}.revoked_jwts WHERE (environment, jti_digest) IN (
+      SELECT environment, jti_digest FROM ${s}.revoked_jwts WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
     deleteExpiredAccess: `DELETE FROM ${s}.access_tokens WHERE digest IN (
       SELECT digest FROM ${s}.access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
     deleteExpiredRefresh: `DELETE FROM ${s}.refresh_tokens WHERE digest IN (
@@ -511,6 +515,15 @@ function buildStore(pool: Pool, schema: string, s: string, owned: boolean): Post
       call(async () => {
         await query(pool, sql.revokeAccessCascade, [at, digest])
       }),
+    revokeJWT: (record) =>
+      call(async () => {
+        await query(pool, sql.revokeJWT, [record.environment, record.jtiDigest, record.clientId, record.expiresAt, record.revokedAt])
+      }),
+    isJWTRevoked: (environment, jtiDigest) =>
+      call(async () => {
+        const { rows } = await query(pool, sql.isJWTRevoked, [environment, jtiDigest])
+        return rows.length > 0
+      }),
     isFamilyLive: (familyId, now) =>
       call(async () => {
         const { rows } = await query(pool, sql.liveFamily, [familyId, now])
@@ -541,7 +554,7 @@ function buildStore(pool: Pool, schema: string, s: string, owned: boolean): Post
     deleteExpired: (now, limit) =>
       call(async () => {
         let removed = 0
-        for (const text of [sql.deleteExpiredAccess, sql.deleteExpiredRefresh, sql.deleteDeadRefresh, sql.deleteDeadAccess]) {
+        for (const text of [sql.deleteExpiredAccess, sql.deleteExpiredRefresh, sql.deleteDeadRefresh, sql.deleteDeadAccess, sql.deleteExpiredJWTs]) {
           if (removed >= limit) break
           removed += (await query(pool, text, [now, limit - removed])).rowCount ?? 0
         }

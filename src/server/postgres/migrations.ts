@@ -76,4 +76,19 @@ export const migrations: readonly PostgresMigration[] = [
       CREATE UNIQUE INDEX signing_keys_one_active ON ${s}.signing_keys (environment, alg) WHERE state = 'active';
     `,
   },
+  {
+    version: 2,
+    name: 'revoked JWTs',
+    sql: (s) => `
+      CREATE TABLE ${s}.revoked_jwts (
+        environment text NOT NULL,
+        jti_digest text NOT NULL,
+        client_id text NOT NULL,
+        expires_at bigint,
+        revoked_at bigint NOT NULL,
+        PRIMARY KEY (environment, jti_digest)
+      );
+      CREATE INDEX revoked_jwts_expires ON ${s}.revoked_jwts (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
 ]

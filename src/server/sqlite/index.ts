@@ -191,6 +191,13 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
     ),
     setKeyState: db.prepare<[string, number | null, string, string]>('UPDATE signing_keys SET state = ?, retired_at = ? WHERE environment = ? AND kid = ?'),
     deleteKey: db.prepare<[string, string]>('DELETE FROM signing_keys WHERE environment = ? AND kid = ?'),
+    revokeJWT: db.prepare<[string, string, string, number | null, number]>(
+      'INSERT INTO revoked_jwts (environment, jti_digest, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    isJWTRevoked: db.prepare<[string, string], { revoked: number }>('SELECT 1 AS revoked FROM revoked_jwts WHERE environment = ? AND jti_digest = ?'),
+    deleteExpiredJWTs: db.prepare<[number, number]>(
+      'DELETE FROM revoked_jwts WHERE (environment, jti_digest) IN (SELECT environment, jti_digest FROM revoked_jwts WHERE expires_at < ? LIMIT ?)',
+    ),
     deleteExpiredAccess: db.prepare<[number, number]>(
       'DELETE FROM access_tokens WHERE digest IN (SELECT digest FROM access_tokens WHERE expires_at < ? LIMIT ?)',
     ),
@@ -308,6 +315,7 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
     if (left() > 0) removed += s.deleteExpiredRefresh.run(now, left()).changes
     if (left() > 0) removed += s.deleteDeadRefresh.run({ now, limit: left() }).changes
     if (left() > 0) removed += s.deleteDeadAccess.run({ now, limit: left() }).changes
+    if (left() > 0) removed += s.deleteExpiredJWTs.run(now, left()).changes
     return removed
   })
 
@@ -344,6 +352,11 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
     revokeFamily: (familyId, at) => call(() => revokeFamilyTx.immediate(familyId, at)),
     isFamilyLive: (familyId, now) => call(() => s.liveFamily.get(familyId, now) !== undefined),
     revokeAccessToken: (digest, at) => call(() => revokeAccessTx.immediate(digest, at)),
+    revokeJWT: (record) =>
+      call(() => {
+        s.revokeJWT.run(record.environment, record.jtiDigest, record.clientId, record.expiresAt, record.revokedAt)
+      }),
+    isJWTRevoked: (environment, jtiDigest) => call(() => s.isJWTRevoked.get(environment, jtiDigest) !== undefined),
     listKeys: (environment) => call(() => s.listKeys.all(environment).map(keyRecord)),
     addKey: (key, options) => call(() => addKeyTx.immediate(key, options?.onlyIfNoActive === true)),
     updateKeyState: (environment, kid, state, at) => call(() => updateKeyStateTx.immediate(environment, kid, state, at)),

@@ -75,4 +75,19 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (environment, alg) WHERE state = 'active';
     `,
   },
+  {
+    version: 2,
+    name: 'revoked JWTs',
+    sql: `
+      CREATE TABLE revoked_jwts (
+        environment TEXT NOT NULL,
+        jti_digest TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER NOT NULL,
+        PRIMARY KEY (environment, jti_digest)
+      ) WITHOUT ROWID;
+      CREATE INDEX revoked_jwts_expires ON revoked_jwts (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
 ]

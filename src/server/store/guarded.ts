@@ -11,6 +11,8 @@ const METHODS = [
   'revokeFamily',
   'isFamilyLive',
   'revokeAccessToken',
+  'revokeJWT',
+  'isJWTRevoked',
   'listKeys',
   'addKey',
   'updateKeyState',

@@ -4,6 +4,7 @@ import type {
   IssueBatch,
   KeyRecord,
   RefreshTokenRecord,
+  RevokedJWTRecord,
   RotateInput,
   RotateOutcome,
   TokenBinding,
@@ -49,6 +50,7 @@ export function createMemoryStore(): TokenStore {
   const access = new Map<string, AccessTokenRecord>()
   const refresh = new Map<string, RefreshTokenRecord>()
   const keys = new Map<string, KeyRecord>()
+  const revokedJWTs = new Map<string, RevokedJWTRecord>()
   const keyId = (environment: string, kid: string) => `${environment}\u0000${kid}`
   let closed = false
 
@@ -143,6 +145,15 @@ export function createMemoryStore(): TokenStore {
       for (const r of refresh.values()) if (r.familyId === familyId && r.revokedAt === null && (r.expiresAt === null || r.expiresAt > now)) return true
       return false
     },
+    async revokeJWT(record) {
+      open()
+      const id = keyId(record.environment, record.jtiDigest)
+      if (!revokedJWTs.has(id)) revokedJWTs.set(id, { ...record })
+    },
+    async isJWTRevoked(environment, jtiDigest) {
+      open()
+      return revokedJWTs.has(keyId(environment, jtiDigest))
+    },
     async revokeAccessToken(digest, at) {
       open()
       const found = access.get(digest)
@@ -206,6 +217,13 @@ export function createMemoryStore(): TokenStore {
         if (removed >= limit) return removed
         if (a.revokedAt !== null && a.familyId !== null && !familyHasKeepers(a.familyId, now)) {
           access.delete(digest)
+          removed++
+        }
+      }
+      for (const [id, j] of revokedJWTs) {
+        if (removed >= limit) return removed
+        if (expired(j)) {
+          revokedJWTs.delete(id)
           removed++
         }
       }

@@ -154,6 +154,22 @@ export type RotateOutcome =
   | { status: 'consumed'; record: RefreshTokenRecord }
 
 /**
+ * A revoked JWT access token (RFC 7009), kept until the JWT expires: `/jwt/regenerate` refuses it
+ * and introspection answers `{ "active": false }` for it. (The guard checks JWTs by signature only.)
+ *
+ * @group Stores
+ */
+export interface RevokedJWTRecord {
+  environment: string
+  /** SHA-256 (base64url) of the JWT's `jti`. */
+  jtiDigest: string
+  clientId: string
+  /** The JWT's `exp` in ms; `null` for a JWT that never expires (kept for good). */
+  expiresAt: number | null
+  revokedAt: number
+}
+
+/**
  * The persistence interface of the token service. Every method either completes or throws; a
  * throwing write leaves nothing half-written. Implementations: `createMemoryStore()` here,
  * `createSQLiteStore()` in `gatepass/server/sqlite`, `createPostgresStore()` in `gatepass/server/postgres`.
@@ -183,6 +199,10 @@ export interface TokenStore {
   isFamilyLive(familyId: string, now: number): Promise<boolean>
   /** Revokes one opaque access token (and its family when it has one). */
   revokeAccessToken(digest: string, at: number): Promise<void>
+  /** Records a revoked JWT; recording it again changes nothing. */
+  revokeJWT(record: RevokedJWTRecord): Promise<void>
+  /** Whether the JWT whose `jti` has this digest was revoked in `environment`. */
+  isJWTRevoked(environment: string, jtiDigest: string): Promise<boolean>
   /** Every key of an environment, any state. */
   listKeys(environment: string): Promise<KeyRecord[]>
   /**
@@ -195,8 +215,8 @@ export interface TokenStore {
   /** Deletes a key. */
   deleteKey(environment: string, kid: string): Promise<void>
   /**
-   * Deletes up to `limit` tokens that expired before `now` (never-expiring ones are kept), and
-   * refresh families with nothing left usable. Returns how many rows went.
+   * Deletes up to `limit` tokens (and revoked-JWT records) that expired before `now` (never-expiring
+   * ones are kept), and refresh families with nothing left usable. Returns how many rows went.
    */
   deleteExpired(now: number, limit: number): Promise<number>
   /** Releases connections. */

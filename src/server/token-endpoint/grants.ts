@@ -212,6 +212,9 @@ export async function regenerateJWT(ctx: ServiceContext, client: ResolvedClient,
   if (familyId !== null && !(await ctx.store.isFamilyLive(familyId, ctx.now()))) {
     throw new OAuthError('invalid_grant', 'the token family of this access token has been revoked or has expired')
   }
+  if (typeof payload.jti === 'string' && (await ctx.store.isJWTRevoked(ctx.resolved.config.environment.name, await sha256(payload.jti)))) {
+    throw new OAuthError('invalid_grant', 'the access token has been revoked')
+  }
   let audience = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud]
   if (client.credential) {
     const current = aclAudiences(ctx.resolved, client.credential, ctx.now())

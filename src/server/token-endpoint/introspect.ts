@@ -34,12 +34,24 @@ function readToken(params: Map<string, string>): { token: string; hint: string |
   return { token, hint: params.get('token_type_hint') }
 }
 
+/**
+ * Whether a JWT of ours was revoked: itself (RFC 7009, by `jti`), or its refresh family (`sid`),
+ * which RFC 7009 §2.1 extends to the access tokens of the same grant.
+ */
+async function jwtRevoked(ctx: ServiceContext, jwt: { jti?: unknown; sid?: unknown }): Promise<boolean> {
+  const env = ctx.resolved.config.environment.name
+  if (typeof jwt.jti === 'string' && (await ctx.store.isJWTRevoked(env, await sha256(jwt.jti)))) return true
+  // At time 0 nothing has expired yet: this asks only whether every member was revoked.
+  return typeof jwt.sid === 'string' && !(await ctx.store.isFamilyLive(jwt.sid, 0))
+}
+
 /** RFC 7662: a client sees only its own tokens; anything else is `{ active: false }`. */
 export async function introspect(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>): Promise<Response> {
   const { token, hint } = readToken(params)
   const now = ctx.now()
   const jwt = await ourJWT(ctx, token, client)
   if (jwt) {
+    if (await jwtRevoked(ctx, jwt)) return json(INACTIVE)
     const username = typeof jwt.sub === 'string' && jwt.sub !== jwt.client_id ? { username: jwt.sub } : {}
     return json({ ...jwt, ...username, active: true, token_type: 'Bearer' })
   }
@@ -80,6 +92,11 @@ export async function revoke(ctx: ServiceContext, client: ResolvedClient, params
   const done = () => new Response(null, { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' } })
   const jwt = await ourJWT(ctx, token, client, { ignoreExpiry: true })
   if (jwt) {
+    // Kept until the JWT expires: regeneration and introspection refuse it from now on.
+    if (typeof jwt.jti === 'string') {
+      const env = ctx.resolved.config.environment.name
+      await ctx.store.revokeJWT({ environment: env, jtiDigest: await sha256(jwt.jti), clientId: client.clientId, expiresAt: typeof jwt.exp === 'number' ? jwt.exp * 1000 : null, revokedAt: now })
+    }
     if (typeof jwt.sid === 'string') await ctx.store.revokeFamily(jwt.sid, now)
     return done()
   }

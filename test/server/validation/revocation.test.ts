@@ -4,6 +4,7 @@
  * together, a JWT revoking its refresh token, and 503 (never a false 200) when the store fails.
  */
 import { decodeJwt, generateKeyPair } from 'jose'
+import { sha256 } from '../../../src/server/lib/crypto.js'
 import { describe, expect, it } from 'vitest'
 import { accepted, activeKey, apiRequest, ccToken, creds, expectChallenge, expectError, flakyStore, ISSUER, makeACLService, makeService, management, ordersClaims, post, refused, signRaw, T0, testClock } from './_helpers.js'
 
@@ -102,6 +103,37 @@ describe('revocation: what a revocation kills', () => {
     await accepted(service, 'orders', apiRequest(access_token))
     clock.advance(300_000 + 31_000)
     await expectChallenge(await refused(service, 'orders', apiRequest(access_token)), 'orders', 'invalid_token', 'the access token has expired')
+  })
+
+  it('a revoked JWT is inactive in introspection and cannot be regenerated; the guard (signature only) accepts it until exp', async () => {
+    const { service, store } = makeService((c) => {
+      const orders = c.proxies.find((p) => p.name === 'orders')!.tokenPolicy as Record<string, unknown>
+      orders.regenerate = true
+      orders.refresh = { enabled: false } // no refresh family: nothing but the jti marks the revocation
+    })
+    const { access_token } = await ccToken(service, 'orders-app')
+    const other = await ccToken(service, 'orders-app')
+    expect(decodeJwt(access_token).sid).toBeUndefined()
+    await expectRevoked(await management(service, '/auth/revoke', 'orders-app', { token: access_token }))
+
+    expect(await (await management(service, '/auth/introspect', 'orders-app', { token: access_token })).json()).toEqual({ active: false })
+    expect(await (await management(service, '/auth/introspect', 'orders-app', { token: other.access_token })).json()).toMatchObject({ active: true })
+    const regenerate = (token: string) => post(service, '/auth/jwt/regenerate', creds('orders-app'), { headers: { authorization: `Bearer ${token}` } })
+    await expectError(await regenerate(access_token), 400, 'invalid_grant', 'the access token has been revoked')
+    expect((await regenerate(other.access_token)).status).toBe(200)
+    await accepted(service, 'orders', apiRequest(access_token))
+    // Stored by the digest of its jti, never the jti or the token itself.
+    const { jti, exp } = decodeJwt(access_token)
+    expect(await store.isJWTRevoked('test', await sha256(jti!))).toBe(true)
+    expect(exp).toBeTypeOf('number')
+  })
+
+  it('a JWT whose refresh family was revoked is inactive in introspection', async () => {
+    const { service } = makeService()
+    const { access_token, refresh_token } = await ccToken(service, 'orders-app')
+    expect(await (await management(service, '/auth/introspect', 'orders-app', { token: access_token })).json()).toMatchObject({ active: true })
+    await expectRevoked(await management(service, '/auth/revoke', 'orders-app', { token: refresh_token!, token_type_hint: 'refresh_token' }))
+    expect(await (await management(service, '/auth/introspect', 'orders-app', { token: access_token })).json()).toEqual({ active: false })
   })
 
   // Regression (fixed): revoke() recognises a JWT only while it verifies, and verification includes `exp`
