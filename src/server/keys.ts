@@ -28,6 +28,8 @@ export interface KeyManager {
   reload(): Promise<void>
   /** A key by `kid` (any state but dropped), reloading from the store once on a miss. */
   verificationKey(kid: string): Promise<LoadedKey | undefined>
+  /** A key by `kid` from the loaded set only (no store access); `undefined` when not loaded. */
+  loadedKey(kid: string): LoadedKey | undefined
   /** Whether a `kid` is in the loaded key set (no store access; used on verified-cache hits). */
   knows(kid: string): boolean
   /** The public JWKS (next, active and retired keys). */
@@ -148,6 +150,10 @@ export function createKeyManager(options: { store: TokenStore; environment: stri
     async reload() {
       // Never joins a read already running (it may predate the change): queues a new one.
       await reload()
+    },
+    loadedKey(kid) {
+      refreshInBackground()
+      return keys.get(kid)
     },
     knows(kid) {
       refreshInBackground()

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { jwtVerify, type JWTPayload } from 'jose'
+import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
 import * as zm from 'zod/mini'
 import { accessTokenClaimsSchema, type AccessTokenClaims, type ClaimsSchema } from '../../shared/schemas.js'
 import type { ProxyConfig } from '../config/schema.js'
@@ -215,30 +215,46 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     return cached
   }
 
+  /** jose's options per set of audiences, made once: a fresh options object per check costs µs. */
+  const verifyOptions = new WeakMap<string[], JWTVerifyOptions>()
+  function verifyOptionsFor(ctx: ServiceContext, audiences: string[]): JWTVerifyOptions {
+    let options = verifyOptions.get(audiences)
+    if (options === undefined) {
+      options = {
+        algorithms: SIGNING_ALGORITHMS,
+        typ: 'at+jwt',
+        issuer: (issuers ??= [issuerFor(ctx, 'policy'), issuerFor(ctx, 'acl')]),
+        audience: audiences,
+        clockTolerance: leeway,
+        requiredClaims: ['sub', 'iat', 'jti'],
+      }
+      verifyOptions.set(audiences, options)
+    }
+    // jose reads the real clock itself; a service with its own clock (tests, replays) passes it.
+    return now === Date.now ? options : { ...options, currentDate: new Date(ctx.now()) }
+  }
+
   async function verifyJWT(ctx: ServiceContext, token: string, audiences: string[]): Promise<Verified> {
     let key: LoadedKey | undefined
     let payload: JWTPayload
+    // The key must be one of ours, found by `kid`, and the algorithm is the key's own (never the
+    // token's choice). Answered at once for a loaded key; a store read only for an unknown `kid`.
+    const accept = (found: LoadedKey | undefined, alg: unknown): CryptoKey => {
+      if (!found) throw new OAuthError('invalid_token', 'the access token is not signed by a known key', 401)
+      if (alg !== found.alg) throw new OAuthError('invalid_token', 'the access token is not signed with the algorithm of its key', 401)
+      key = found
+      return found.publicKey
+    }
     try {
-      // jose parses the header once and asks for the key: it must be one of ours, found by `kid`,
-      // and the algorithm is the key's own (never the token's choice).
       ;({ payload } = await jwtVerify(
         token,
-        async (header) => {
+        (header) => {
           if (header.jku !== undefined || header.x5u !== undefined || header.jwk !== undefined || header.x5c !== undefined) throw new OAuthError('invalid_token', 'the access token names its own key', 401)
-          key = typeof header.kid === 'string' ? await ctx.keys.verificationKey(header.kid) : undefined
-          if (!key) throw new OAuthError('invalid_token', 'the access token is not signed by a known key', 401)
-          if (header.alg !== key.alg) throw new OAuthError('invalid_token', 'the access token is not signed with the algorithm of its key', 401)
-          return key.publicKey
+          if (typeof header.kid !== 'string') return accept(undefined, header.alg)
+          const loaded = ctx.keys.loadedKey(header.kid)
+          return loaded ? accept(loaded, header.alg) : ctx.keys.verificationKey(header.kid).then((found) => accept(found, header.alg))
         },
-        {
-          algorithms: SIGNING_ALGORITHMS,
-          typ: 'at+jwt',
-          issuer: (issuers ??= [issuerFor(ctx, 'policy'), issuerFor(ctx, 'acl')]),
-          audience: audiences,
-          clockTolerance: leeway,
-          currentDate: new Date(ctx.now()),
-          requiredClaims: ['sub', 'iat', 'jti'],
-        },
+        verifyOptionsFor(ctx, audiences),
       ))
     } catch (err) {
       if (err instanceof OAuthError) throw err
@@ -267,7 +283,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
         username: claims.sub !== claims.client_id ? claims.sub : null,
         claims,
       },
-      mode: claims.iss === issuers[1] ? 'acl' : 'policy',
+      mode: claims.iss === issuers?.[1] ? 'acl' : 'policy',
       kid: key!.kid,
     }
     if (!jwtCacheOn) return verified
