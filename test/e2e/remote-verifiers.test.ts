@@ -87,4 +87,16 @@ describe('createIntrospectionVerifier against the token service over HTTP', () =
     await fetch(`${server.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Basic ${btoa(`billing-app:${SECRET}`)}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: opaque }) })
     await expect(verifier.verify(opaque)).rejects.toMatchObject({ code: 'ERR_TOKEN_INACTIVE' })
   })
+
+  it('refuses a JWT once it is revoked, though its signature still verifies', async () => {
+    const introspection = createIntrospectionVerifier({ endpoint: `${server.url}/auth/introspect`, clientId: 'orders-app', clientSecret: SECRET, cacheMaxAge: 0 })
+    const signature = createJWTVerifier({ issuer: `${server.url}/auth`, jwksUri: `${server.url}/auth/.well-known/jwks.json`, audience: `${server.url}/apigateway/orders` })
+    const jwt = await token('orders-app')
+    expect((await introspection.verify(jwt)).kind).toBe('jwt')
+    const revoked = await fetch(`${server.url}/auth/revoke`, { method: 'POST', headers: { authorization: `Basic ${btoa(`orders-app:${SECRET}`)}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: jwt }) })
+    expect(revoked.status).toBe(200)
+    await expect(introspection.verify(jwt)).rejects.toMatchObject({ code: 'ERR_TOKEN_INACTIVE' })
+    // A signature-only check cannot know: it accepts the JWT until it expires.
+    expect((await signature.verify(jwt)).clientId).toBe('orders-app')
+  })
 })
