@@ -1,6 +1,7 @@
 import { http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll } from 'vitest'
+import { createTokenClient, type TokenClient, type TokenClientOptions } from '../../src/client/index.js'
 
 export const TOKEN_ENDPOINT = 'https://id.test/auth/token'
 export const API = 'https://api.test'
@@ -105,4 +106,20 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
     return error
   }
   throw new Error('expected a rejection')
+}
+
+/**
+ * A client_credentials token client for `billing` at {@link TOKEN_ENDPOINT} (no jitter, no
+ * cross-tab), closed after each test of the file that calls this once at the top.
+ */
+export function useTokenClients(defaults: Partial<TokenClientOptions> = {}): (overrides?: Partial<TokenClientOptions>) => TokenClient {
+  const clients: TokenClient[] = []
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close()
+  })
+  return (overrides = {}) => {
+    const client = createTokenClient({ tokenEndpoint: TOKEN_ENDPOINT, clientId: 'billing', clientSecret: 's3cret', grant: 'client_credentials', jitter: 0, crossTab: false, ...defaults, ...overrides })
+    clients.push(client)
+    return client
+  }
 }

@@ -1,28 +1,10 @@
 import { http, HttpResponse } from 'msw'
-import { afterEach, describe, expect, it } from 'vitest'
-import { authFetch, createAPIClient, createTokenClient } from '../../src/client/index.js'
-import type { TokenClient, TokenClientOptions } from '../../src/client/index.js'
-import { API, TOKEN_ENDPOINT, manualClock, mockTokenServer, rejection, useServer } from './_helpers.js'
+import { describe, expect, it } from 'vitest'
+import { authFetch, createAPIClient } from '../../src/client/index.js'
+import { API, manualClock, mockTokenServer, rejection, useServer, useTokenClients } from './_helpers.js'
 
 const server = useServer()
-const clients: TokenClient[] = []
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close()
-})
-
-function makeClient(overrides: Partial<TokenClientOptions> = {}) {
-  const client = createTokenClient({
-    tokenEndpoint: TOKEN_ENDPOINT,
-    clientId: 'billing',
-    clientSecret: 's3cret',
-    grant: 'client_credentials',
-    jitter: 0,
-    crossTab: false,
-    ...overrides,
-  })
-  clients.push(client)
-  return client
-}
+const makeClient = useTokenClients()
 
 function gate() {
   let open!: () => void

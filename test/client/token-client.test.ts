@@ -2,31 +2,15 @@ import { http, HttpResponse } from 'msw'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTokenClient, customFetch, memoryCache, tokenCacheKey } from '../../src/client/index.js'
 import type { TokenCache, TokenClient, TokenClientEvents, TokenClientOptions } from '../../src/client/index.js'
-import { TOKEN_ENDPOINT, manualClock, mockTokenServer, rejection, useServer } from './_helpers.js'
+import { TOKEN_ENDPOINT, manualClock, mockTokenServer, rejection, useServer, useTokenClients } from './_helpers.js'
 
 const server = useServer()
-const clients: TokenClient[] = []
+const makeClient = useTokenClients({ retry: { baseDelay: 0 } })
 
 afterEach(() => {
-  for (const c of clients.splice(0)) c.close()
   vi.useRealTimers()
   vi.restoreAllMocks()
 })
-
-function makeClient(overrides: Partial<TokenClientOptions> = {}) {
-  const client = createTokenClient({
-    tokenEndpoint: TOKEN_ENDPOINT,
-    clientId: 'billing',
-    clientSecret: 's3cret',
-    grant: 'client_credentials',
-    jitter: 0,
-    crossTab: false,
-    retry: { baseDelay: 0 },
-    ...overrides,
-  })
-  clients.push(client)
-  return client
-}
 
 /** Polls on real macrotasks (setImmediate is not faked) until `condition` holds. */
 async function until(condition: () => boolean) {

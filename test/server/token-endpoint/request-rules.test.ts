@@ -386,11 +386,12 @@ describe('public clients', () => {
 
   // Was a bug (fixed in f5596f0): authenticateClient returned a public client before checking
   // `enabled` / `expiresAt`, so a disabled (or expired) ACL credential without a secret got tokens.
-  it('refuses a disabled public ACL credential', async () => {
+  /** A password grant of the public ACL credential `kiosk` (its user's password is acme's), with `extra` set on it. */
+  function kioskPasswordGrant(extra: Record<string, unknown>): Promise<Response> {
     const { service } = makeService((c) => {
       c.credentials.push({
         clientId: 'kiosk',
-        enabled: false,
+        ...extra,
         username: 'kiosk-user',
         passwordHash: c.credentials[0]!.passwordHash,
         roles: [],
@@ -398,23 +399,16 @@ describe('public clients', () => {
         tokenPolicy: { management: 'acl', grants: ['password'], publicClients: true },
       })
     })
-    const response = await post(service, '/credential/token', { grant_type: 'password', username: 'kiosk-user', password: 'acme-service-user-3', client_id: 'kiosk' })
+    return post(service, '/credential/token', { grant_type: 'password', username: 'kiosk-user', password: 'acme-service-user-3', client_id: 'kiosk' })
+  }
+
+  it('refuses a disabled public ACL credential', async () => {
+    const response = await kioskPasswordGrant({ enabled: false })
     await expectError(response, 401, 'invalid_client', 'the client is disabled')
   })
 
   it('refuses an expired public ACL credential', async () => {
-    const { service } = makeService((c) => {
-      c.credentials.push({
-        clientId: 'kiosk',
-        expiresAt: '2025-01-01T00:00:00Z',
-        username: 'kiosk-user',
-        passwordHash: c.credentials[0]!.passwordHash,
-        roles: [],
-        grants: [{ proxy: 'orders' }],
-        tokenPolicy: { management: 'acl', grants: ['password'], publicClients: true },
-      })
-    })
-    const response = await post(service, '/credential/token', { grant_type: 'password', username: 'kiosk-user', password: 'acme-service-user-3', client_id: 'kiosk' })
+    const response = await kioskPasswordGrant({ expiresAt: '2025-01-01T00:00:00Z' })
     await expectError(response, 401, 'invalid_client', 'the client has expired')
   })
 })
