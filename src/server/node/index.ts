@@ -11,9 +11,10 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { invalidArgument } from '../../shared/lib/args.js'
-import { knownBody } from '../lib/known-body.js'
+import { deferKnownBodies } from '../lib/known-body.js'
 import type { FetchHandler, RequestContext } from '../types.js'
 import { abortNodeRequest, createNodeRequest, drainNodeRequest } from './request.js'
+import { bufferedBody } from './response-body.js'
 
 export type { FetchHandler, RequestContext } from '../types.js'
 
@@ -191,19 +192,20 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     return
   }
   const headers = responseHeaders(response)
-  const bodyless = req.method === 'HEAD' || response.status === 204 || response.status === 304 || response.body === null
+  // A body made from a string or bytes (the service's own JSON answers, most handlers'
+  // responses) is sent as is, in one write; looking at it does not build or touch its stream.
+  const whole = bufferedBody(response)
+  const bodyless = req.method === 'HEAD' || response.status === 204 || response.status === 304 || (whole === undefined && response.body === null)
   if (bodyless) {
-    await response.body?.cancel().catch(() => {})
+    if (whole === undefined) await response.body?.cancel().catch(() => {})
     res.writeHead(response.status, response.statusText || undefined, headers)
     res.end()
     return
   }
-  // A body made from a string (the service's own JSON answers): sent as is, in one write.
-  const text = knownBody(response)
-  if (text !== undefined) {
-    headers['content-length'] = String(Buffer.byteLength(text))
+  if (whole !== undefined) {
+    headers['content-length'] = String(typeof whole === 'string' ? Buffer.byteLength(whole) : whole.byteLength)
     res.writeHead(response.status, response.statusText || undefined, headers)
-    res.end(text)
+    res.end(whole)
     return
   }
   const reader = response.body!.getReader()
@@ -314,6 +316,9 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
 export function toNodeListener(handler: FetchHandler, options: NodeListenerOptions = {}): NodeListener {
   if (typeof handler !== 'function') throw invalidArgument('"handler" must be a function', 'ERR_INVALID_ARG_TYPE')
   const onError = options.onError ?? ((error: unknown) => console.error('gatepass: unhandled error in request handler', error))
+  // This adapter sends gatepass's own response bodies from their string, so they need no stream.
+  // (Not under Bun or Deno, whose native servers would read such a response as bodyless.)
+  if (!('Bun' in globalThis) && !('Deno' in globalThis)) deferKnownBodies()
 
   return function nodeListener(req, res) {
     const url = requestURL(req)
