@@ -228,6 +228,39 @@ describe('toNodeListener', () => {
     expect(streamed.body).toBe('first second')
   })
 
+  it('sends string, byte, URLSearchParams and cloned bodies whole with their exact length', async () => {
+    const bytes = new Uint8Array([0x00, 0xff, 0x10, 0x80])
+    const cases: [string, () => Response, Buffer][] = [
+      ['multi-byte string', () => new Response('Zoë ✓ 🔑'), Buffer.from('Zoë ✓ 🔑')],
+      ['bytes', () => new Response(bytes), Buffer.from(bytes)],
+      ['URLSearchParams', () => new Response(new URLSearchParams({ a: '1 2', b: 'é' })), Buffer.from('a=1+2&b=%C3%A9')],
+      [
+        'a response whose clone was read first',
+        () => {
+          const original = new Response('kept intact')
+          void original.clone().text()
+          return original
+        },
+        Buffer.from('kept intact'),
+      ],
+    ]
+    for (const [name, make, expected] of cases) {
+      let made: Response | undefined
+      const server = await start(async () => (made = make()))
+      const raw = Buffer.from(await sendRaw(server, 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'), 'latin1')
+      const split = raw.indexOf('\r\n\r\n')
+      const head = raw.subarray(0, split).toString('latin1').toLowerCase()
+      expect(head, name).toContain(`content-length: ${expected.byteLength}`)
+      expect(head, name).not.toContain('transfer-encoding')
+      expect(raw.subarray(split + 4).equals(expected), name).toBe(true)
+      // Sent from the string or bytes the body was made with: its stream was never read.
+      expect(made!.bodyUsed, name).toBe(false)
+    }
+    // A Blob holds no string or bytes to take: it is read from its stream.
+    const blob = await start(async () => new Response(new Blob(['abc', 'def'])))
+    expect((await send(blob, { path: '/' })).body.toString()).toBe('abcdef')
+  })
+
   it('falls back to the socket local address when there is no Host header (HTTP/1.0)', async () => {
     const server = await start(async (request) => new Response(request.url, { headers: { 'content-length': String(request.url.length) } }))
     const raw = await sendRaw(server, 'GET /no-host?a=b HTTP/1.0\r\n\r\n')
