@@ -256,6 +256,19 @@ describe('toNodeListener', () => {
       // Sent from the string or bytes the body was made with: its stream was never read.
       expect(made!.bodyUsed, name).toBe(false)
     }
+    // A Response subclass answers `body` its own way: that is what is sent.
+    class Shouting extends Response {
+      readonly #text: string
+      constructor(text: string) {
+        super(text)
+        this.#text = text
+      }
+      override get body(): ReadableStream<Uint8Array<ArrayBuffer>> {
+        return new Response(this.#text.toUpperCase()).body!
+      }
+    }
+    const shouting = await start(async () => new Shouting('quiet please'))
+    expect((await send(shouting, { path: '/' })).body.toString()).toBe('QUIET PLEASE')
     // A Blob holds no string or bytes to take: it is read from its stream.
     const blob = await start(async () => new Response(new Blob(['abc', 'def'])))
     expect((await send(blob, { path: '/' })).body.toString()).toBe('abcdef')

@@ -43,10 +43,10 @@ class TextBodyResponse extends Response {
     return this.#real
   }
 
-  /** The string, while nothing has read or locked the body. */
-  get knownText(): string | undefined {
-    const real = this.#real
-    return real === undefined || (!real.bodyUsed && real.body?.locked === false) ? this.#text : undefined
+  /** The string of `response`, while nothing has read or locked its body (static: a Response has no such member). */
+  static knownText(response: TextBodyResponse): string | undefined {
+    const real = response.#real
+    return real === undefined || (!real.bodyUsed && real.body?.locked === false) ? response.#text : undefined
   }
 
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> {
@@ -105,7 +105,7 @@ export function textResponse(body: string, init: ResponseInit): Response {
  * `undefined` for any other response (read its stream).
  */
 export function knownBody(response: Response): string | undefined {
-  if (response instanceof TextBodyResponse) return response.knownText
+  if (response instanceof TextBodyResponse) return TextBodyResponse.knownText(response)
   const body = bodies.get(response)
   if (body === undefined || response.bodyUsed || response.body?.locked !== false) return undefined
   return body

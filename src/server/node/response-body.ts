@@ -18,10 +18,8 @@ interface UndiciBody {
   source: unknown
 }
 
-type StateKey = symbol
-
 /** The symbol of undici's response state, when its layout is the one this module knows. */
-const STATE: StateKey | undefined = (() => {
+const STATE: symbol | undefined = (() => {
   try {
     const probe = new Response('probe')
     const key = Reflect.ownKeys(probe).find((k): k is symbol => typeof k === 'symbol' && k.description === 'state')
@@ -35,11 +33,12 @@ const STATE: StateKey | undefined = (() => {
 
 /**
  * The whole body of `response` as a string or bytes when it is known without reading its stream
- * and nothing has read or locked the stream yet; `undefined` otherwise (stream it).
+ * and nothing has read or locked the stream yet; `undefined` otherwise (stream it). Only a plain
+ * `Response` is looked into: a subclass may answer `body` its own way.
  */
 export function bufferedBody(response: Response): string | Uint8Array | undefined {
   const text = knownBody(response)
-  if (text !== undefined || STATE === undefined) return text
+  if (text !== undefined || STATE === undefined || Object.getPrototypeOf(response) !== Response.prototype) return text
   const body = (Reflect.get(response, STATE) as { body?: UndiciBody | null } | undefined)?.body
   if (body === undefined || body === null || body.stream === null || body.stream.locked || response.bodyUsed) return undefined
   const source = body.source
