@@ -255,6 +255,19 @@ describe('JWT: attack suite (all 401 invalid_token)', () => {
     await expectChallenge(await refused(service, 'orders', apiRequest(token)), 'orders', 'invalid_token', 'the access token claims are malformed')
   })
 
+  it.each([
+    ['client_id a number', { client_id: 42 }],
+    ['client_id empty', { client_id: '' }],
+    ['scope an array', { scope: ['orders:read'] }],
+    ['jti a number', { jti: 7 }],
+  ])('refuses a token whose claims have the wrong shape: %s', async (_name, change) => {
+    const { service, key, header } = await setup()
+    const token = await signRaw(key.privateKey, header, { ...ordersClaims(T0), ...change })
+    const response = await refused(service, 'orders', apiRequest(token))
+    expect(response.status).toBe(401)
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="orders", error="invalid_token", error_description="the access token (claims are malformed|jti claim is not valid here)"$/)
+  })
+
   it('refuses a token issued in another environment (same issuer URL, other keys)', async () => {
     const store = createMemoryStore()
     const { service } = makeService(undefined, { store })
