@@ -12,7 +12,7 @@ import { bearerChallenge } from '../lib/bearer-challenge.js'
 import { sha256 } from '../lib/crypto.js'
 import { LRU } from '../lib/lru.js'
 import { OAuthError } from '../lib/responses.js'
-import type { Principal, GuardResult } from '../principal.js'
+import { freezePrincipal, type Principal, type GuardResult } from '../principal.js'
 import type { LoadedKey } from '../keys.js'
 import type { ServiceContext } from '../token-endpoint/context.js'
 import { issuerFor } from '../token-endpoint/mint.js'
@@ -92,6 +92,12 @@ export interface Validator {
 
 const NEGATIVE = Symbol('unknown token')
 
+/** A cached opaque token: its record, and the frozen principal made from it on first use. */
+interface OpaqueEntry {
+  record: AccessTokenRecord
+  principal?: Principal<AccessTokenClaims>
+}
+
 /** Algorithms a key of ours may have; each key pins its own. */
 /**
  * The shared claims schema as a classic zod object: the same members and checks, but parsed by
@@ -107,7 +113,7 @@ function toPrincipalFromRecord(record: AccessTokenRecord): Principal<AccessToken
     subject: record.subject,
     clientId: record.clientId,
     scopes: record.scope === '' ? [] : record.scope.split(' '),
-    audience: record.audience,
+    audience: [...record.audience],
     kind: 'opaque',
     expiresAt: record.expiresAt,
     username: record.username,
@@ -144,7 +150,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   const jwtCache = new LRU<Verified>({ maxEntries: options.verifiedJWTCacheSize ?? 10_000, now })
   /** `verifiedJWTCacheSize: 0` turns the cache off: no lookups at all (hashing a long token key costs). */
   const jwtCacheOn = (options.verifiedJWTCacheSize ?? 10_000) > 0
-  const opaqueCache = new LRU<{ record: AccessTokenRecord } | typeof NEGATIVE>({
+  const opaqueCache = new LRU<OpaqueEntry | typeof NEGATIVE>({
     maxEntries: options.opaqueCacheSize ?? 10_000,
     maxBytes: options.opaqueCacheBytes ?? 16 * 1024 * 1024,
     sizeOf: (v) => (v === NEGATIVE ? 16 : 400 + JSON.stringify((v as { record: AccessTokenRecord }).record).length),
@@ -281,7 +287,8 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     if (parsed.data.iat * 1000 > ctx.now() + leeway * 1000) throw new OAuthError('invalid_token', 'the access token iat claim is in the future', 401)
     const claims = parsed.data
     const verified: Verified = {
-      principal: {
+      // Cached and shared by every request with the token: frozen, claims included.
+      principal: freezePrincipal({
         subject: claims.sub,
         clientId: claims.client_id,
         scopes: claims.scope ? claims.scope.split(' ') : [],
@@ -290,7 +297,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
         expiresAt: claims.exp === undefined ? null : claims.exp * 1000,
         username: claims.sub !== claims.client_id ? claims.sub : null,
         claims,
-      },
+      }),
       mode: claims.iss === issuers?.[1] ? 'acl' : 'policy',
       kid: key!.kid,
     }
@@ -318,7 +325,9 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     if (record.environment !== ctx.resolved.config.environment.name) throw new OAuthError('invalid_token', 'the access token is invalid', 401)
     if (record.revokedAt !== null) throw new OAuthError('invalid_token', 'the access token has been revoked', 401)
     if (record.expiresAt !== null && record.expiresAt <= ctx.now()) throw new OAuthError('invalid_token', 'the access token has expired', 401)
-    return { principal: toPrincipalFromRecord(record), mode: record.binding.kind === 'credential' ? 'acl' : 'policy' }
+    // Made once per cached record and shared by every request with the token: frozen.
+    entry.principal ??= freezePrincipal(toPrincipalFromRecord(record))
+    return { principal: entry.principal, mode: record.binding.kind === 'credential' ? 'acl' : 'policy' }
   }
 
   function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, guardOptions: GuardOptions<C> = {}) {
@@ -368,7 +377,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
         if (claimsSchema && principal.claims) {
           const parsed = zm.safeParse(claimsSchema as unknown as zm.ZodMiniType<C>, principal.claims)
           if (!parsed.success) throw new OAuthError('invalid_token', 'the access token claims are not valid for this API', 401)
-          return { ok: true, principal: { ...principal, claims: parsed.data } }
+          return { ok: true, principal: freezePrincipal({ ...principal, claims: parsed.data }) }
         }
         return { ok: true, principal: principal as Principal<C> }
       } catch (err) {

@@ -9,6 +9,7 @@ import type { AccessTokenClaims, ClaimsSchema } from '../../shared/schemas.js'
 import { bearerChallenge } from '../lib/bearer-challenge.js'
 import { json } from '../lib/responses.js'
 import type { GuardResult, Principal } from '../principal.js'
+export { freezePrincipal } from '../principal.js'
 import { InsufficientScopeError, InvalidTokenError, VerifierUnavailableError } from './errors.js'
 
 /**
@@ -110,21 +111,6 @@ export function audienceList(aud: unknown): string[] {
   if (typeof aud === 'string') return [aud]
   if (Array.isArray(aud)) return aud.filter((a): a is string => typeof a === 'string')
   return []
-}
-
-/**
- * Freezes a principal deeply before it is cached and shared between callers, so no caller can
- * change what the next one gets.
- */
-export function freezePrincipal<P extends Principal<AccessTokenClaims>>(principal: P): P {
-  deepFreeze(principal)
-  return principal
-}
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return
-  Object.freeze(value)
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
 }
 
 /** Throws {@link InsufficientScopeError} unless every required scope was granted. */

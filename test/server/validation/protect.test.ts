@@ -47,6 +47,36 @@ describe('protect()', () => {
     expect(handler).not.toHaveBeenCalled()
   })
 
+  it.each([
+    ['a JWT (verified-token cache)', (c: TestConfig) => void c],
+    ['an opaque token (token cache)', (c: TestConfig) => void (c.proxies.find((p) => p.name === 'orders')!.tokenPolicy!.format = 'opaque')],
+  ])('gives handlers a frozen principal: one handler cannot widen what the next request with %s gets', async (_kind, edit) => {
+    const { service } = makeService(edit)
+    const { access_token } = await ccToken(service, 'orders-app', { scope: 'orders:read' })
+    const tamper = service.protect('orders', (_request, principal) => {
+      const attempts = [
+        () => principal.scopes.push('orders:write'),
+        () => principal.audience.push('https://elsewhere.example'),
+        () => ((principal as { subject: string }).subject = 'admin'),
+      ]
+      const refused = attempts.filter((attempt) => {
+        try {
+          attempt()
+          return false
+        } catch (error) {
+          return error instanceof TypeError
+        }
+      })
+      return Response.json({ refused: refused.length, frozen: Object.isFrozen(principal) && Object.isFrozen(principal.scopes) && Object.isFrozen(principal.audience) })
+    })
+    expect(await (await tamper(apiRequest(access_token))).json()).toEqual({ refused: 3, frozen: true })
+    const writer = service.protect('orders', echoHandler(), { scopes: ['orders:write'] })
+    await expectChallenge(await writer(apiRequest(access_token)), 'orders', 'insufficient_scope', 'the access token lacks a required scope', 'orders:write')
+    const reader = echoHandler()
+    const response = await service.protect('orders', reader)(apiRequest(access_token))
+    expect((await response.json()) as unknown).toMatchObject({ subject: 'orders-app', scopes: ['orders:read'] })
+  })
+
   it('answers a CORS preflight before the guard (no token needed) when the proxy has CORS settings', async () => {
     const { service } = makeService(withCORS)
     const handler = echoHandler()
