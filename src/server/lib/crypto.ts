@@ -3,7 +3,11 @@ import { base64url } from 'jose'
 const encoder = new TextEncoder()
 
 type NodeHash = { update(data: string, encoding: 'utf8'): NodeHash; digest(encoding: 'base64url'): string }
-type NodeCrypto = { createHash(algorithm: 'sha256'): NodeHash }
+type NodeCrypto = {
+  createHash(algorithm: 'sha256'): NodeHash
+  /** One-shot hashing (Node ≥ 20.12): no Hash object, about half the cost of `createHash()`. */
+  hash?: (algorithm: 'sha256', data: string, outputEncoding: 'base64url') => string
+}
 
 /**
  * On Node (≥ 20.16), `node:crypto` hashes synchronously in ~1 µs where an awaited
@@ -25,7 +29,7 @@ function findNodeCrypto(): NodeCrypto | null {
 /** SHA-256 of a UTF-8 string, base64url. */
 export async function sha256(value: string): Promise<string> {
   nodeCrypto ??= findNodeCrypto()
-  if (nodeCrypto) return nodeCrypto.createHash('sha256').update(value, 'utf8').digest('base64url')
+  if (nodeCrypto) return nodeCrypto.hash ? nodeCrypto.hash('sha256', value, 'base64url') : nodeCrypto.createHash('sha256').update(value, 'utf8').digest('base64url')
   return base64url.encode(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(value))))
 }
 
