@@ -30,10 +30,11 @@ export function guardStore(store: TokenStore): TokenStore {
   if (typeof store !== 'object' || store === null) throw invalidArgument('"store" must be a TokenStore object', 'ERR_INVALID_ARG_TYPE')
   const missing = METHODS.filter((name) => typeof (store as unknown as Record<string, unknown>)[name] !== 'function')
   if (missing.length > 0) throw invalidArgument(`"store" is not a complete TokenStore: missing ${missing.map((m) => `${m}()`).join(', ')}`)
+  // The interface's methods, wherever they live: own properties of an object literal or methods
+  // of a class (on its prototype), always called on the store itself.
   const wrapped = {} as Record<string, unknown>
-  for (const name of Object.keys(store) as Array<keyof TokenStore>) {
+  for (const name of METHODS) {
     const method = store[name] as unknown
-    if (typeof method !== 'function') continue
     wrapped[name] = async (...args: unknown[]) => {
       try {
         return await (method as (...a: unknown[]) => Promise<unknown>).apply(store, args)

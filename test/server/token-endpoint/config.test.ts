@@ -151,6 +151,32 @@ describe('config validation', () => {
     expect(() => createTokenService(testConfig(), { store: 'sqlite' as unknown as TokenStore })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
   })
 
+  it('accepts a store written as a class (methods on its prototype) and calls them on the store', async () => {
+    const memory = createMemoryStore()
+    class LoggingStore {
+      readonly calls: string[] = []
+      constructor(private readonly inner: TokenStore) {}
+    }
+    for (const name of Object.keys(memory) as Array<keyof TokenStore>) {
+      Object.defineProperty(LoggingStore.prototype, name, {
+        value(this: LoggingStore, ...args: unknown[]) {
+          this.calls.push(name)
+          return (this as unknown as { inner: Record<string, (...a: unknown[]) => unknown> }).inner[name]!(...args)
+        },
+      })
+    }
+    const store = new LoggingStore(memory)
+    const service = createTokenService(testConfig(), { store: store as unknown as TokenStore, cleanup: false })
+    try {
+      const response = await service.fetch(new Request('https://auth.example.com/auth/.well-known/jwks.json'))
+      expect(response.status).toBe(200)
+      expect(((await response.json()) as { keys: unknown[] }).keys.length).toBeGreaterThan(0)
+      expect(store.calls).toContain('listKeys')
+    } finally {
+      await service.close()
+    }
+  })
+
   it('refuses a config that is not an object with a TypeError (ERR_INVALID_ARG_TYPE)', () => {
     for (const bad of [null, undefined, 'config', 42]) {
       expect(() => createTokenService(bad)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }) as unknown as Error)
