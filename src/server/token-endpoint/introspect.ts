@@ -100,13 +100,15 @@ export async function revoke(ctx: ServiceContext, client: ResolvedClient, params
     if (typeof jwt.sid === 'string') await ctx.store.revokeFamily(jwt.sid, now)
     return done()
   }
+  // A client affects only its own tokens of this environment (several may share one store).
+  const env = ctx.resolved.config.environment.name
   const digest = await sha256(token)
   const order = hint === 'refresh_token' ? (['refresh', 'access'] as const) : (['access', 'refresh'] as const)
   for (const kind of order) {
     if (kind === 'access') {
       const record = await ctx.store.findAccessToken(digest)
       if (!record) continue
-      if (record.clientId === client.clientId) {
+      if (record.clientId === client.clientId && record.environment === env) {
         await ctx.store.revokeAccessToken(digest, now)
         await forget({ digest, ...(record.familyId ? { familyId: record.familyId } : {}) })
       }
@@ -114,7 +116,7 @@ export async function revoke(ctx: ServiceContext, client: ResolvedClient, params
     }
     const record = await ctx.store.findRefreshToken(digest)
     if (!record) continue
-    if (record.clientId === client.clientId) {
+    if (record.clientId === client.clientId && record.environment === env) {
       await ctx.store.revokeFamily(record.familyId, now)
       await forget({ familyId: record.familyId, ...(record.accessDigest ? { digest: record.accessDigest } : {}) })
     }

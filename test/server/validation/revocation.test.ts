@@ -53,6 +53,16 @@ describe('revocation: ownership', () => {
     expect((await refresh(service, 'billing-app', refresh_token!)).status).toBe(200)
   })
 
+  it('answers 200 for a token of another environment sharing the store (same client id) and leaves it valid', async () => {
+    const prod = makeService()
+    const staging = makeService((c) => void (c.environment.name = 'staging'), { store: prod.store })
+    const { access_token, refresh_token } = await ccToken(prod.service, 'billing-app')
+    await expectRevoked(await management(staging.service, '/auth/revoke', 'billing-app', { token: access_token }))
+    await expectRevoked(await management(staging.service, '/auth/revoke', 'billing-app', { token: refresh_token!, token_type_hint: 'refresh_token' }))
+    await accepted(prod.service, 'billing', apiRequest(access_token, { path: BILLING }))
+    expect((await refresh(prod.service, 'billing-app', refresh_token!)).status).toBe(200)
+  })
+
   it("answers 200 for another client's JWT and leaves its refresh token usable", async () => {
     const { service } = makeService()
     const { access_token, refresh_token } = await ccToken(service, 'orders-app')
