@@ -11,7 +11,7 @@ const STATUS: Record<BearerError, number> = { invalid_request: 400, invalid_toke
  * error_description="…", scope="…"` (quoted-strings escaped) and a JSON body. Without `error`
  * (no token at all, §3.1) the challenge carries only the realm and the status is 401.
  */
-export function bearerChallenge(options: { realm: string; error?: BearerError; description?: string; scope?: string[] }): Response {
+export function bearerChallenge(options: { realm: string; error?: BearerError; description?: string; scope?: readonly string[] }): Response {
   const params = [`realm=${quote(options.realm)}`]
   if (options.error) params.push(`error=${quote(options.error)}`)
   if (options.error && options.description) params.push(`error_description=${quote(options.description)}`)

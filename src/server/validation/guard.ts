@@ -19,6 +19,7 @@ import { issuerFor } from '../token-endpoint/mint.js'
 import { ipAllowed } from '../token-endpoint/grants.js'
 import type { AccessTokenRecord } from '../store/types.js'
 import { StoreUnavailableError } from '../../shared/errors.js'
+import { invalidArgument } from '../../shared/lib/args.js'
 import type { RevocationBus, RevocationEvent, SharedCache } from '../cache/types.js'
 import { aclRefusal } from './acl.js'
 import { extractBearerToken, isB64Token } from './extract-token.js'
@@ -331,8 +332,14 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   }
 
   function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, guardOptions: GuardOptions<C> = {}) {
+    // Read once: changing the options object later does not change (or weaken) this guard.
     const realm = guardOptions.realm ?? proxy.name
-    const required = guardOptions.scopes ?? []
+    const scopes: unknown = guardOptions.scopes ?? []
+    if (!Array.isArray(scopes) || !scopes.every((s): s is string => typeof s === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))) {
+      throw invalidArgument('"scopes" must be an array of scope tokens (RFC 6749 §3.3)')
+    }
+    const required: readonly string[] = Object.freeze([...scopes])
+    const allowQuery = guardOptions.allowQueryToken === true
     const claimsSchema = guardOptions.claims
 
     let accepts: ReturnType<typeof whatProxyAccepts> | undefined
@@ -340,7 +347,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     return async function checkRequest(request: Request, clientIPOf: () => string | undefined): Promise<GuardResult<C>> {
       let extracted: ReturnType<typeof extractBearerToken>
       try {
-        extracted = extractBearerToken(request, { allowQuery: guardOptions.allowQueryToken === true })
+        extracted = extractBearerToken(request, { allowQuery })
       } catch (err) {
         return { ok: false, response: bearerChallenge({ realm, error: 'invalid_request', description: (err as Error).message }) }
       }

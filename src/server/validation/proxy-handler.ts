@@ -42,6 +42,7 @@ export function createForwarder(prefix: string, upstream: string, options: Proxy
   const userHeader = options.userHeader === undefined ? 'x-authenticated-userid' : options.userHeader
   const rolesHeader = options.rolesHeader === undefined ? 'x-authenticated-userroles' : options.rolesHeader
   const timeout = options.timeoutDuration ?? 30_000
+  const stripToken = options.stripToken !== false
 
   return async function forward(request: Request, principal: Principal, peerAddress: string | undefined, trustedChain: string[]): Promise<Response> {
     const incoming = new URL(request.url)
@@ -52,13 +53,13 @@ export function createForwarder(prefix: string, upstream: string, options: Proxy
     const target = new URL(base)
     target.pathname = `${basePath}${rest.startsWith('/') || rest === '' ? rest : `/${rest}`}`
     const search = new URLSearchParams(incoming.search)
-    if (options.stripToken !== false) search.delete('access_token')
+    if (stripToken) search.delete('access_token')
     target.search = search.toString()
 
     const headers = stripHopByHop(request.headers)
     headers.delete('host')
     headers.delete('content-length')
-    if (options.stripToken !== false) headers.delete('authorization')
+    if (stripToken) headers.delete('authorization')
     // Never let a client set identity headers itself (the default names too, when renamed or off).
     for (const name of ['x-authenticated-userid', 'x-authenticated-userroles', userHeader, rolesHeader]) if (name) headers.delete(name)
     if (userHeader) headers.set(userHeader, headerValue(principal.subject))

@@ -19,6 +19,25 @@ describe('required scopes', () => {
     expect(both.ok).toBe(true)
   })
 
+  it('reads its options once: changing them afterwards does not weaken a guard already made', async () => {
+    const { service } = makeService()
+    const { access_token } = await ccToken(service, 'orders-app', { scope: 'orders:read' })
+    const options = { scopes: ['orders:write'], allowQueryToken: false }
+    const api = service.protect('orders', () => new Response('ok'), options)
+    options.scopes.splice(0, 1, 'orders:read')
+    options.allowQueryToken = true
+    await expectChallenge(await api(apiRequest(access_token)), 'orders', 'insufficient_scope', LACKS, 'orders:write')
+    const inQuery = new Request(apiRequest(null, { path: `/apigateway/orders/items?access_token=${access_token}` }))
+    await expectChallenge(await api(inQuery), 'orders')
+  })
+
+  it('refuses required scopes that are not an array of scope tokens, when the guard is made', () => {
+    const { service } = makeService()
+    for (const scopes of ['orders:read', [''], ['two words'], [42], ['quote"d']]) {
+      expect(() => service.guard('orders', { scopes: scopes as string[] })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }) as unknown as Error)
+    }
+  })
+
   it('answers 403 insufficient_scope with the required scope in the challenge', async () => {
     const { service } = makeService()
     const { access_token } = await ccToken(service, 'orders-app', { scope: 'orders:read' })
