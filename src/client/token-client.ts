@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { ResponseBodyError } from '../shared/errors.js'
+import { ResponseBodyError, WWWAuthenticateChallengeError } from '../shared/errors.js'
 import { authorizationServerMetadataSchema } from '../shared/schemas.js'
 import { invalidArgument } from '../shared/lib/args.js'
 import { clientSecretBasic, none } from './client-auth.js'
 import type { Client, ClientAuth } from './client-auth.js'
-import { AbortedError, DiscoveryError, TokenExpiredError, TokenRequestError } from './errors.js'
+import { AbortedError, DiscoveryError, TokenExpiredError, TokenRequestError, UnexpectedResponseError } from './errors.js'
 import { memoryCache } from './cache/memory.js'
 import { tokenCacheKey } from './cache/key.js'
 import type { TokenCache, TokenCacheEntry } from './cache/types.js'
@@ -600,9 +600,25 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     )
   }
 
+  /**
+   * Whether a failed refresh request was a definitive answer about the refresh token (so a full
+   * grant should follow) rather than a transient failure (network, 408, 429, 5xx) to rethrow. An
+   * RFC 6749 §5.2 body of any other status counts (legacy servers answer `invalid_grant` with 200),
+   * and so does a bare challenge or an unreadable answer with a 4xx status.
+   */
   function isRejectedRefresh(error: unknown): boolean {
     const status = statusOf(error)
-    return error instanceof ResponseBodyError && status !== undefined && status >= 400 && status < 500 && status !== 429
+    if (status === undefined || status >= 500 || status === 429 || status === 408) return false
+    if (error instanceof ResponseBodyError) return error.error !== 'server_error' && error.error !== 'temporarily_unavailable'
+    return (error instanceof WWWAuthenticateChallengeError || error instanceof UnexpectedResponseError) && status >= 400
+  }
+
+  /** Drops a rejected refresh token from the cached entry (best effort), so it is not tried again. */
+  async function dropRefreshToken(k: string, refreshToken: string): Promise<void> {
+    const current = await readCache(k)
+    if (current?.refresh_token !== refreshToken) return
+    const { refresh_token: _rejected, ...rest } = current
+    await writeCache(k, rest)
   }
 
   // ---- flights ----
@@ -637,6 +653,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         } catch (error) {
           if (!isRejectedRefresh(error)) throw error
           emit('error', { error, reason, recovered: true })
+          await dropRefreshToken(k, refreshToken)
         }
       }
       if (!result) {

@@ -196,6 +196,67 @@ describe('createTokenClient: expiry, skew, jitter, refresh', () => {
     expect(errors[0]).toMatchObject({ reason: 'expired', recovered: true, error: { code: 'ERR_RESPONSE_BODY', error: 'invalid_grant' } })
   })
 
+  it.each([
+    ['an error body with status 200 (legacy)', () => HttpResponse.json({ error: 'invalid_grant' }), 'ERR_RESPONSE_BODY'],
+    ['a 401 with only a Basic challenge', () => new HttpResponse(null, { status: 401, headers: { 'www-authenticate': 'Basic realm="token"' } }), 'ERR_WWW_AUTHENTICATE_CHALLENGE'],
+    ['a 400 HTML page', () => new HttpResponse('<html>bad request</html>', { status: 400, headers: { 'content-type': 'text/html' } }), 'ERR_UNEXPECTED_RESPONSE'],
+  ])('a refresh rejected with %s falls back to a full exchange', async (_name, reject, code) => {
+    const ts = mockTokenServer({ expiresIn: 60, override: (call) => (call.grant_type === 'refresh_token' ? reject() : undefined) })
+    server.use(ts.handler)
+    const clock = manualClock()
+    const tokens = makeClient({ now: clock.now })
+    const errors = record(tokens, 'error')
+    await tokens.getToken()
+    clock.advance(60_000)
+    expect((await tokens.getToken()).access_token).toBe('at-2')
+    expect(ts.calls.map((c) => c.grant_type)).toEqual(['client_credentials', 'refresh_token', 'client_credentials'])
+    expect(errors).toEqual([{ error: expect.objectContaining({ code }), reason: 'expired', recovered: true }])
+  })
+
+  it('a rejected refresh token is dropped, even when the full exchange that follows fails', async () => {
+    const ts = mockTokenServer({
+      expiresIn: 60,
+      override: (call, index) => {
+        if (call.grant_type === 'refresh_token') return HttpResponse.json({ error: 'invalid_grant' }, { status: 400 })
+        return index === 2 ? HttpResponse.json({ error: 'invalid_client' }, { status: 401 }) : undefined
+      },
+    })
+    server.use(ts.handler)
+    const clock = manualClock()
+    const cache = memoryCache()
+    const tokens = makeClient({ now: clock.now, cache })
+    await tokens.getToken()
+    clock.advance(60_000)
+    expect(await rejection(tokens.getToken())).toMatchObject({ code: 'ERR_RESPONSE_BODY', error: 'invalid_client' })
+    const key = await tokenCacheKey({ endpoint: TOKEN_ENDPOINT, clientId: 'billing', subject: null })
+    expect(await cache.get(key)).not.toHaveProperty('refresh_token')
+    expect((await tokens.getToken()).access_token).toBe('at-2')
+    expect(ts.calls.map((c) => c.grant_type)).toEqual(['client_credentials', 'refresh_token', 'client_credentials', 'client_credentials'])
+  })
+
+  it('a transient answer to a refresh (429, 5xx, server_error body) is rethrown and keeps the refresh token', async () => {
+    let answer = () => HttpResponse.json({ error: 'temporarily_unavailable' })
+    const ts = mockTokenServer({ expiresIn: 60, override: (call) => (call.grant_type === 'refresh_token' && ts.calls.length < 5 ? answer() : undefined) })
+    server.use(ts.handler)
+    const clock = manualClock()
+    const tokens = makeClient({ now: clock.now, retry: { limit: 0 } })
+    await tokens.getToken()
+    clock.advance(60_000)
+    expect(await rejection(tokens.getToken())).toMatchObject({ code: 'ERR_RESPONSE_BODY', error: 'temporarily_unavailable', status: 200 })
+    answer = () => new HttpResponse('<html>busy</html>', { status: 503 })
+    expect(await rejection(tokens.getToken())).toMatchObject({ code: 'ERR_UNEXPECTED_RESPONSE', status: 503 })
+    answer = () => new HttpResponse(null, { status: 429, headers: { 'www-authenticate': 'Basic realm="token"' } })
+    expect(await rejection(tokens.getToken())).toMatchObject({ code: 'ERR_WWW_AUTHENTICATE_CHALLENGE', status: 429 })
+    expect((await tokens.getToken()).access_token).toBe('at-2')
+    expect(ts.calls.map((c) => `${c.grant_type}:${c.params.get('refresh_token') ?? ''}`)).toEqual([
+      'client_credentials:',
+      'refresh_token:rt-1',
+      'refresh_token:rt-1',
+      'refresh_token:rt-1',
+      'refresh_token:rt-1',
+    ])
+  })
+
   it('keeps the old refresh token when a refresh response carries none', async () => {
     let n = 0
     const grants: string[] = []
