@@ -163,7 +163,14 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   const lastKnown = new LRU<AccessTokenRecord>({ maxEntries: grace > 0 ? (options.opaqueCacheSize ?? 10_000) : 0, now })
   const shared = options.sharedCache
   const bus = options.revocationBus
+  /**
+   * Counts revocations seen here. A lookup that started before one must not cache what it read: the
+   * store answered before the revocation, and caching it would bring the token back to life for as
+   * long as the entry lives.
+   */
+  let drops = 0
   const dropLocal = ({ digest, familyId, owner }: RevocationEvent) => {
+    drops++
     if (owner !== undefined) {
       opaqueCache.deleteWhere((v) => v !== NEGATIVE && ownerKeys.get(v.record) === owner)
       lastKnown.deleteWhere((r) => ownerKeys.get(r) === owner)
@@ -177,7 +184,12 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       lastKnown.deleteWhere((r) => r.familyId === familyId)
     }
   }
-  bus?.subscribe(dropLocal)
+  // An event from another instance also clears the shared entry of a revoked token: one written
+  // here from a read that raced the revocation is gone once the event arrives.
+  bus?.subscribe((event) => {
+    dropLocal(event)
+    if (shared && event.digest !== undefined) void shared.delete(`at:${event.digest}`).catch(() => {})
+  })
 
   /** Owner keys of cached records, computed once per record. */
   const ownerKeys = new WeakMap<AccessTokenRecord, string>()
@@ -186,7 +198,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     return record
   }
 
-  async function lookup(ctx: ServiceContext, digest: string): Promise<AccessTokenRecord | null> {
+  async function lookup(ctx: ServiceContext, digest: string, startedAt: number): Promise<AccessTokenRecord | null> {
     const fromShared = shared ? await shared.get(`at:${digest}`) : null
     if (fromShared !== null) {
       const record = await remember(JSON.parse(fromShared) as AccessTokenRecord)
@@ -207,6 +219,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     }
     if (record) {
       await remember(record)
+      if (drops !== startedAt) return record // a revocation came in meanwhile: use it once, cache nothing
       if (grace > 0) lastKnown.set(digest, record, ctx.now() + grace)
       if (shared) await shared.set(`at:${digest}`, JSON.stringify(record), Math.min(opaqueMaxAge, (record.expiresAt ?? Number.POSITIVE_INFINITY) - ctx.now()))
     }
@@ -311,14 +324,16 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   async function verifyOpaque(ctx: ServiceContext, digest: string): Promise<Verified> {
     let entry = opaqueCache.get(digest)
     if (entry === undefined) {
-      const record = await lookup(ctx, digest)
+      const startedAt = drops
+      const record = await lookup(ctx, digest, startedAt)
       const now = ctx.now()
+      const cacheable = drops === startedAt
       if (!record) {
-        opaqueCache.set(digest, NEGATIVE, now + negativeMaxAge)
+        if (cacheable) opaqueCache.set(digest, NEGATIVE, now + negativeMaxAge)
         entry = NEGATIVE
       } else {
         entry = { record }
-        opaqueCache.set(digest, entry, Math.min(now + opaqueMaxAge, record.expiresAt ?? Number.POSITIVE_INFINITY))
+        if (cacheable) opaqueCache.set(digest, entry, Math.min(now + opaqueMaxAge, record.expiresAt ?? Number.POSITIVE_INFINITY))
       }
     }
     if (entry === NEGATIVE) throw new OAuthError('invalid_token', 'the access token is invalid', 401)

@@ -6,6 +6,8 @@
 import { decodeJwt, generateKeyPair } from 'jose'
 import { sha256 } from '../../../src/server/lib/crypto.js'
 import { describe, expect, it } from 'vitest'
+import { createMemoryStore, type TokenStore } from '../../../src/server/index.js'
+import { SEED_KEYS } from '../_fixtures.js'
 import { accepted, activeKey, apiRequest, ccToken, creds, expectChallenge, expectError, flakyStore, ISSUER, makeACLService, makeService, management, ordersClaims, post, refused, signRaw, T0, testClock } from './_helpers.js'
 
 const BILLING = '/apigateway/billing/x'
@@ -73,6 +75,31 @@ describe('revocation: ownership', () => {
 })
 
 describe('revocation: what a revocation kills', () => {
+  it('a validation that read the token before a revocation does not cache it: the next request is refused', async () => {
+    const memory = createMemoryStore()
+    for (const key of SEED_KEYS) void memory.addKey(structuredClone(key))
+    let stall: Promise<void> | undefined
+    const store: TokenStore = {
+      ...memory,
+      async findAccessToken(digest) {
+        const record = await memory.findAccessToken(digest)
+        if (stall) await stall // the answer arrives after the revocation
+        return record
+      },
+    }
+    const { service } = makeService(undefined, { store })
+    const { access_token } = await ccToken(service, 'billing-app')
+    let release!: () => void
+    stall = new Promise((resolve) => (release = resolve))
+    const inflight = service.guard('billing')(apiRequest(access_token, { path: BILLING }))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    stall = undefined
+    await expectRevoked(await management(service, '/auth/revoke', 'billing-app', { token: access_token }))
+    release()
+    await inflight // read before the revocation: either answer is right for this one
+    await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: BILLING })), 'billing', 'invalid_token', 'the access token has been revoked')
+  })
+
   it('revoking an opaque access token revokes its refresh token too (refresh → invalid_grant)', async () => {
     const { service } = makeService()
     const { access_token, refresh_token } = await ccToken(service, 'billing-app')
