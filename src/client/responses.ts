@@ -50,7 +50,8 @@ export interface LenientOptions {
   expiresAtField?: string | false
   /**
    * Renamed members, wire name → the name the server uses, e.g.
-   * `{ access_token: 'accessToken', expires_in: 'expiresIn' }`.
+   * `{ access_token: 'accessToken', expires_in: 'expiresIn' }`. The member is moved: the result
+   * holds it under the wire name only.
    */
   fieldNames?: Partial<Record<'access_token' | 'token_type' | 'expires_in' | 'refresh_token' | 'scope', string>>
   /** `token_type` to assume when the server omits it. Default `'Bearer'`. */
@@ -90,8 +91,11 @@ function resolveLenient(lenient: ProcessTokenResponseOptions['lenient']): Resolv
 
 function normalizeLegacy(body: Record<string, unknown>, lenient: ResolvedLenient): Record<string, unknown> {
   const out = { ...body }
+  // move, not copy: a legacy `refreshToken` left behind would reach the result, `token` events and storage
   for (const [wire, legacy] of Object.entries(lenient.fieldNames ?? {})) {
-    if (legacy && out[wire] === undefined && out[legacy] !== undefined) out[wire] = out[legacy]
+    if (!legacy || legacy === wire || !Object.hasOwn(out, legacy)) continue
+    if (out[wire] === undefined) out[wire] = out[legacy]
+    delete out[legacy]
   }
   if (typeof out.expires_in === 'string' && /^\d+(\.\d+)?$/.test(out.expires_in.trim())) out.expires_in = Number(out.expires_in)
   if (out.token_type === undefined || out.token_type === '') out.token_type = lenient.defaultTokenType

@@ -1,3 +1,4 @@
+import { http, HttpResponse } from 'msw'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTokenClient, memoryCache, tokenCacheKey, webStorageCache } from '../../src/client/index.js'
 import type { TokenCacheEntry, TokenClient, TokenClientOptions } from '../../src/client/index.js'
@@ -108,6 +109,23 @@ describe('webStorageCache', () => {
     expect((await tokens.getToken()).access_token).toBe('at-2')
     expect(ts.calls.map((c) => c.grant_type)).toEqual(['password', 'refresh_token'])
     expect(storage.dump()).not.toContain('rt-2')
+  })
+
+  it('omitRefreshToken also keeps a renamed (lenient fieldNames) refresh token out of storage and the result', async () => {
+    server.use(http.post(TOKEN_ENDPOINT, () => HttpResponse.json({ accessToken: 'legacy-at', refreshToken: 'legacy-rt', token_type: 'Bearer', expires_in: 60 })))
+    const storage = new TestStorage()
+    const tokens = makeClient({
+      cache: webStorageCache(storage, { omitRefreshToken: true }),
+      lenient: { fieldNames: { access_token: 'accessToken', refresh_token: 'refreshToken' } },
+    })
+    const events: unknown[] = []
+    tokens.on('token', ({ token }) => events.push(token))
+    const token = await tokens.getToken()
+    expect(token).toEqual({ access_token: 'legacy-at', token_type: 'Bearer', expires_in: 60, expiresAt: expect.any(Number) })
+    expect(JSON.stringify(events)).not.toContain('legacy-rt')
+    expect(storage.dump()).toContain('legacy-at')
+    expect(storage.dump()).not.toContain('legacy-rt')
+    expect(storage.dump()).not.toContain('accessToken')
   })
 
   it('a token stored by one client (another tab sharing localStorage) is reused by another', async () => {

@@ -171,6 +171,14 @@ describe('processTokenResponse', () => {
       })
       expect(r).toMatchObject({ access_token: 'a', token_type: 'Bearer', expires_in: 30, refresh_token: 'r', expiresAt: NOW + 30_000 })
     })
+
+    it('moves renamed fields: the legacy names are not kept next to the wire names', async () => {
+      const r = await processTokenResponse(json({ accessToken: 'a', refreshToken: 'r', token_type: 'Bearer', expires_in: 60 }), {
+        now,
+        lenient: { fieldNames: { access_token: 'accessToken', refresh_token: 'refreshToken' } },
+      })
+      expect(r).toEqual({ access_token: 'a', refresh_token: 'r', token_type: 'Bearer', expires_in: 60, expiresAt: NOW + 60_000 })
+    })
   })
 
   it('RFC 6749 §5.2 error body → ResponseBodyError with error, description, status', async () => {
