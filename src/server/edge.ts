@@ -57,16 +57,17 @@ export function createEdge(resolved: ResolvedConfig) {
       return (clientId !== undefined ? policyClients.get(clientId) : undefined) ?? policyEnv
     },
     /**
-     * CORS of a token-endpoint response. ACL mode: the environment's. Policy mode: the identified
-     * client's proxy/group settings when they allow the origin; otherwise (preflights carry no
-     * credentials, unknown clients) the first proxy/group setting that allows it, else the
-     * environment's.
+     * CORS of a token-endpoint response. ACL mode: the environment's. Policy mode: an identified
+     * client's own proxy/group settings (falling back to the environment's), and nothing else: an
+     * origin trusted by another proxy may not read this client's tokens. Before a client is
+     * identified (preflights carry no credentials, failed authentication), the first proxy/group
+     * setting that allows the origin, else the environment's.
      */
     tokenCORS(mode: 'policy' | 'acl', clientId: string | undefined, origin: string | null): CORSHandler | undefined {
       if (mode === 'acl') return acl.cors
-      const own = clientId !== undefined ? policyClients.get(clientId)?.cors : undefined
-      if (own && origin !== null && own.isAllowedOrigin(origin)) return own
-      if (origin === null) return own ?? policyEnv.cors
+      const own = clientId !== undefined ? policyClients.get(clientId) : undefined
+      if (own) return own.cors
+      if (origin === null) return policyEnv.cors
       return policyAll.find((t) => t.cors?.isAllowedOrigin(origin))?.cors ?? policyEnv.cors
     },
   }

@@ -4,6 +4,7 @@ import { createTokenService, hashClientSecret } from '../../../src/server/index.
 const SECRET = 'cors-token-endpoint-secret-0123'
 const APP = 'https://app.example.com'
 const PORTAL = 'https://portal.example.com'
+const BILLING = 'https://billing.example.com'
 
 async function service() {
   const digest = await hashClientSecret(SECRET)
@@ -12,6 +13,7 @@ async function service() {
     proxies: [
       { name: 'orders', clientId: 'orders-app', clientSecret: digest, cors: { allowOrigins: [APP], allowHeaders: ['authorization', 'content-type'], allowCredentials: true } },
       { name: 'ledger', tokenPolicy: { management: 'acl' } },
+      { name: 'billing', clientId: 'billing-app', clientSecret: digest, cors: { allowOrigins: [BILLING], allowCredentials: true } },
     ],
     credentials: [{ clientId: 'partner', clientSecret: digest, grants: [{ proxy: 'ledger' }] }],
   }, { cleanup: false })
@@ -30,6 +32,20 @@ describe('CORS on the token endpoints', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe(APP)
     expect(response.headers.get('access-control-allow-credentials')).toBe('true')
     expect(response.headers.get('vary')).toMatch(/origin/i)
+  })
+
+  it("policy mode: an identified client's token response follows its own proxy's settings only, never another proxy's", async () => {
+    const s = await service()
+    const own = await s.fetch(tokenRequest('/auth/token', APP, 'orders-app'))
+    expect(own.status).toBe(200)
+    expect(own.headers.get('access-control-allow-origin')).toBe(APP)
+    // BILLING is trusted by the billing proxy, not by orders: it may not read orders-app's tokens.
+    const foreign = await s.fetch(tokenRequest('/auth/token', BILLING, 'orders-app'))
+    expect(foreign.status).toBe(200)
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull()
+    expect(foreign.headers.get('access-control-allow-credentials')).toBeNull()
+    const billing = await s.fetch(tokenRequest('/auth/token', BILLING, 'billing-app'))
+    expect(billing.headers.get('access-control-allow-origin')).toBe(BILLING)
   })
 
   it('policy mode: a 401 body is readable by an allowed origin; a disallowed origin gets no CORS headers', async () => {
