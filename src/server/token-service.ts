@@ -91,7 +91,7 @@ export interface TokenService {
   protect<C extends AccessTokenClaims = AccessTokenClaims>(proxyName: string, handler: ProtectedHandler<C>, options?: GuardOptions<C>): FetchHandler
   /**
    * A guarded reverse proxy to the proxy's upstream: token removed, identity headers added,
-   * hop-by-hop headers dropped, `X-Forwarded-For` appended, 502/504 on upstream failures.
+   * hop-by-hop headers and client-supplied `Forwarded` / `X-Real-IP` dropped, `X-Forwarded-For` rebuilt, 502/504 on upstream failures.
    *
    * @param proxyName A configured proxy.
    * @param options Upstream (default: the configured one), header names, timeout; guard options.

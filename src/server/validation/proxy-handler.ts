@@ -59,6 +59,9 @@ export function createForwarder(prefix: string, upstream: string, options: Proxy
     const headers = stripHopByHop(request.headers)
     headers.delete('host')
     headers.delete('content-length')
+    // Client addresses reach the upstream only through the X-Forwarded-For rebuilt below.
+    headers.delete('forwarded')
+    headers.delete('x-real-ip')
     if (stripToken) headers.delete('authorization')
     // Never let a client set identity headers itself (the default names too, when renamed or off).
     for (const name of ['x-authenticated-userid', 'x-authenticated-userroles', userHeader, rolesHeader]) if (name) headers.delete(name)

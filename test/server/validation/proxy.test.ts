@@ -254,6 +254,14 @@ describe('proxy(): request to the upstream', () => {
     expect(upstream.seen[1]!.headers['x-forwarded-for']).toBe('127.0.0.1')
   })
 
+  it('drops client-supplied Forwarded and X-Real-IP (an upstream trusting them could be fooled)', async () => {
+    const { server, upstream, auth } = await setup()
+    await send(`${server.url}/apigateway/orders/items`, { headers: { ...auth, forwarded: 'for=203.0.113.66;proto=https', 'x-real-ip': '203.0.113.66' } })
+    expect(upstream.seen[0]!.headers.forwarded).toBeUndefined()
+    expect(upstream.seen[0]!.headers['x-real-ip']).toBeUndefined()
+    expect(upstream.seen[0]!.headers['x-forwarded-for']).toBe('127.0.0.1')
+  })
+
   it('appends the peer to the trusted X-Forwarded-For chain', async () => {
     const { server, upstream, auth } = await setup((c) => void (c.proxies[0]!.clientIP = { trustedProxies: ['127.0.0.1', '10.0.0.0/8'] }))
     await send(`${server.url}/apigateway/orders/items`, { headers: { ...auth, 'x-forwarded-for': '198.51.100.1, 203.0.113.9, 10.0.0.7' } })
