@@ -285,7 +285,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
         verifyOptionsFor(ctx, audiences),
       ))
     } catch (err) {
-      if (err instanceof OAuthError) throw err
+      if (err instanceof OAuthError || err instanceof StoreUnavailableError) throw err // a key lookup that could not reach the store: 503, not a verdict on the token
       const code = (err as { code?: string }).code
       const description =
         code === 'ERR_JWT_EXPIRED' ? 'the access token has expired'

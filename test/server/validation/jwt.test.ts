@@ -6,7 +6,7 @@
 import { decodeJwt, decodeProtectedHeader, exportJWK, exportSPKI, generateKeyPair, importJWK } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { createMemoryStore, type TokenStore } from '../../../src/server/index.js'
-import { accepted, activeKey, apiRequest, b64json, ccToken, expectChallenge, ISSUER, makeACLService, makeService, ordersClaims, refused, signRaw, T0, testClock } from './_helpers.js'
+import { accepted, activeKey, apiRequest, b64json, ccToken, expectChallenge, flakyStore, ISSUER, makeACLService, makeService, ordersClaims, refused, signRaw, T0, testClock } from './_helpers.js'
 import { fetchJWKS } from '../_fixtures.js'
 
 const INVALID = 'the access token is invalid'
@@ -378,6 +378,27 @@ describe('JWT: verified-token cache', () => {
 })
 
 describe('JWT: key rotation', () => {
+  it('answers 503 (not 401) when a new kid cannot be looked up because the store is down', async () => {
+    const inner = createMemoryStore()
+    const { store, setDown } = flakyStore(inner)
+    const clock = testClock()
+    const issuer = makeService(undefined, { store: inner, clock })
+    const validator = makeService(undefined, { store, clock })
+    await validator.service.ready()
+    await issuer.service.rotateKeys()
+    const fresh = await ccToken(issuer.service, 'orders-app') // signed with a key the validator has not loaded
+    clock.advance(5_000)
+    setDown(true, ['listKeys'])
+    const result = await validator.service.guard('orders')(apiRequest(fresh.access_token))
+    expect(result.ok).toBe(false)
+    if (result.ok) return
+    expect(result.response.status).toBe(503)
+    expect(await result.response.json()).toMatchObject({ error: 'temporarily_unavailable' })
+    setDown(false)
+    clock.advance(5_000)
+    await accepted(validator.service, 'orders', apiRequest(fresh.access_token))
+  })
+
   it('keeps accepting tokens of a retired key after rotateKeys(), and tokens of the new key', async () => {
     const { service } = makeService()
     const old = await ccToken(service, 'orders-app')
