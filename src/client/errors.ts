@@ -58,7 +58,8 @@ export class TokenRequestError extends GatepassError {
 }
 
 /**
- * Thrown when the caller's `AbortSignal` aborts a call. The signal's `reason` is the `cause`.
+ * Thrown when the caller's `AbortSignal` aborts a call (the signal's `reason` is the `cause`), or
+ * when the token client's `clear()` discards the token request a call was waiting for.
  *
  * Aborting one caller never aborts a token request that other callers share.
  *

@@ -235,7 +235,12 @@ export interface TokenClient {
    * without a request. Without `token`, always refreshes.
    */
   invalidate(token?: string, options?: GetTokenOptions): Promise<TokenResult>
-  /** Forgets the cached token (e.g. on logout). Makes no request. */
+  /**
+   * Forgets the cached token (e.g. on logout). Makes no request. A token request already in flight
+   * is discarded: its callers reject with `AbortedError` (`ERR_ABORTED`) and nothing it obtains is
+   * cached or broadcast to other tabs; a token another tab obtained before the call is not
+   * adopted. The next call starts afresh.
+   */
   clear(): Promise<void>
   /** Subscribes to an event; returns the unsubscribe function. */
   on<E extends keyof TokenClientEvents>(event: E, listener: (payload: TokenClientEvents[E]) => void): () => void
@@ -468,11 +473,19 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
 
   /** The last entry this client read or wrote: used when the cache fails. */
   let last: TokenCacheEntry | undefined
+  /**
+   * Incremented by `clear()`: a flight or an adoption that started before it must not write the
+   * cache, set `last` or publish.
+   */
+  let generation = 0
+  /** When `clear()` was last called (local clock): tokens obtained before then are not adopted. */
+  let clearedAt = -Infinity
 
   async function readCache(k: string): Promise<TokenCacheEntry | undefined> {
+    const gen = generation
     try {
       const entry = await cache.get(k)
-      last = entry
+      if (gen === generation) last = entry
       return entry
     } catch (error) {
       emit('error', { error, reason: 'cache', recovered: true })
@@ -492,10 +505,15 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   async function adopt(entry: TokenCacheEntry): Promise<void> {
     const k = key
     if (k === undefined) return
+    // a token obtained before clear() (a broadcast delivered late) is not adopted
+    if (entry.uat <= clearedAt) return
+    const gen = generation
     const current = await readCache(k)
+    if (gen !== generation) return
     if (current && current.uat >= entry.uat) return
     if (entry.expiresAt !== null && entry.expiresAt <= config.now()) return
     await writeCache(k, entry)
+    if (gen !== generation) return
     emit('token', { token: toResult(entry), grant: null, reason: 'broadcast' })
   }
 
@@ -635,7 +653,12 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     return promise
   }
 
+  function clearedError(): AbortedError {
+    return new AbortedError('the token client was cleared while the token request was in flight')
+  }
+
   async function runFlight(k: string, reason: TokenReason, rejected?: string | typeof CURRENT): Promise<TokenCacheEntry> {
+    const gen = generation
     const body = async (): Promise<TokenCacheEntry> => {
       const entry = await readCache(k)
       const rejectedToken = rejected === CURRENT ? entry?.access_token : rejected
@@ -653,7 +676,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         } catch (error) {
           if (!isRejectedRefresh(error)) throw error
           emit('error', { error, reason, recovered: true })
-          await dropRefreshToken(k, refreshToken)
+          if (gen === generation) await dropRefreshToken(k, refreshToken)
         }
       }
       if (!result) {
@@ -668,7 +691,10 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         throw new TokenExpiredError('the authorization server issued a token that is already expired')
       }
       const fresh: TokenCacheEntry = { ...result, uat: now }
+      // clear() was called meanwhile: its callers get no token of the cleared session
+      if (gen !== generation) throw clearedError()
       await writeCache(k, fresh)
+      if (gen !== generation) throw clearedError()
       crossTab?.publish(fresh)
       const token = toResult(fresh)
       emit('token', { token, grant: used, reason })
@@ -678,6 +704,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     try {
       return await (crossTab ? crossTab.run(body) : body())
     } catch (error) {
+      if (gen !== generation) throw error
       if (reason === 'expiring') cooldownUntil = config.now() + retry.maxDelay
       // a failed proactive refresh leaves the still-valid token in use
       emit('error', { error, reason, recovered: reason === 'expiring' })
@@ -737,8 +764,13 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       return toResult(await withAbort(invalidateToken(k, token), signal))
     },
     async clear() {
-      const k = key ?? (await getKey())
+      generation++
+      clearedAt = config.now()
+      // later callers start a new request instead of joining the discarded one
+      flight = undefined
       last = undefined
+      cooldownUntil = 0
+      const k = key ?? (await getKey())
       try {
         await cache.delete(k)
       } catch (error) {

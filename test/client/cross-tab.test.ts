@@ -107,6 +107,44 @@ describe('cross-tab coordination', () => {
     expect((await b.getToken()).access_token).toBe('at-1')
   })
 
+  it('clear() is not undone by a broadcast: neither an adoption under way nor a token obtained before it', async () => {
+    const ts = mockTokenServer()
+    server.use(ts.handler)
+    const entries = memoryCache()
+    let gets = 0
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const cache = {
+      get: async (k: string) => {
+        if (++gets === 1) await gate
+        return entries.get(k)
+      },
+      set: entries.set,
+      delete: entries.delete,
+    }
+    const b = tab('tabs-6', { cache })
+    const adopted: string[] = []
+    b.on('token', ({ token }) => adopted.push(token.access_token))
+    await new Promise((resolve) => setTimeout(resolve, 10)) // subscribed
+    const key = await keyOf('tabs-6')
+    const channel = new BroadcastChannel(`gatepass:${key}`)
+    const entry = (token: string, uat: number) => ({ v: 1, entry: { access_token: token, token_type: 'Bearer', expiresAt: null, uat } })
+    channel.postMessage(entry('adopting', Date.now()))
+    await vi.waitFor(() => expect(gets).toBe(1)) // the adoption is reading the cache
+    const before = Date.now() - 1
+    await b.clear()
+    release()
+    channel.postMessage(entry('obtained-before-clear', before))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(entries.get(key)).toBeUndefined()
+    expect(adopted).toEqual([])
+    channel.postMessage(entry('obtained-after-clear', Date.now() + 1_000))
+    await vi.waitFor(() => expect(adopted).toEqual(['obtained-after-clear']))
+    channel.close()
+    expect((await b.getToken()).access_token).toBe('obtained-after-clear')
+    expect(ts.calls).toHaveLength(0)
+  })
+
   it('falls back gracefully when neither Web Locks nor BroadcastChannel exist', async () => {
     vi.stubGlobal('BroadcastChannel', undefined)
     vi.stubGlobal('navigator', undefined)

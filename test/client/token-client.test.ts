@@ -492,6 +492,48 @@ describe('createTokenClient: abort, invalidate, clear, events', () => {
     expect(ts.calls.map((c) => c.grant_type)).toEqual(['client_credentials', 'client_credentials'])
   })
 
+  it('clear() while a token request is in flight: the request is discarded, its callers get ERR_ABORTED, the cache ends empty', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const ts = mockTokenServer({ override: async (_call, index) => (index === 0 ? gate.then(() => undefined) : undefined) })
+    server.use(ts.handler)
+    const cache = memoryCache()
+    const tokens = makeClient({ cache })
+    const events = record(tokens, 'token')
+    const pending = rejection(tokens.getToken())
+    await until(() => ts.calls.length === 1)
+    await tokens.clear()
+    release()
+    expect(await pending).toMatchObject({ code: 'ERR_ABORTED', message: 'the token client was cleared while the token request was in flight' })
+    expect(await cache.get(await tokenCacheKey({ endpoint: TOKEN_ENDPOINT, clientId: 'billing', subject: null }))).toBeUndefined()
+    expect(tokens.fresh).toBe(false)
+    expect(events).toEqual([])
+    expect((await tokens.getToken()).access_token).toBe('at-2')
+    expect(ts.calls.map((c) => c.grant_type)).toEqual(['client_credentials', 'client_credentials'])
+  })
+
+  it('a call after clear() does not join the discarded request; the token it gets is the one cached', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const ts = mockTokenServer({ expiresIn: 60, override: async (_call, index) => (index === 1 ? gate.then(() => undefined) : undefined) })
+    server.use(ts.handler)
+    const clock = manualClock()
+    const cache = memoryCache()
+    const tokens = makeClient({ cache, now: clock.now })
+    await tokens.getToken() // at-1, rt-1
+    clock.advance(60_000)
+    const pending = rejection(tokens.getToken()) // refresh with rt-1, held
+    await until(() => ts.calls.length === 2)
+    await tokens.clear()
+    const after = tokens.getToken()
+    await until(() => ts.calls.length === 3)
+    expect((await after).access_token).toBe('at-2')
+    release()
+    expect(await pending).toMatchObject({ code: 'ERR_ABORTED' })
+    expect(await cache.get(await tokenCacheKey({ endpoint: TOKEN_ENDPOINT, clientId: 'billing', subject: null }))).toMatchObject({ access_token: 'at-2', refresh_token: 'rt-2' })
+    expect(ts.calls.map((c) => c.grant_type)).toEqual(['client_credentials', 'refresh_token', 'client_credentials'])
+  })
+
   it('on() returns an unsubscribe function; a throwing listener does not break the client', async () => {
     const ts = mockTokenServer()
     server.use(ts.handler)
