@@ -67,8 +67,12 @@ export interface ProcessTokenResponseOptions {
   /** Accept legacy deviations (see {@link LenientOptions}). Default: strict RFC 6749. */
   lenient?: boolean | LenientOptions
   /**
-   * Also read the JWT `exp` of the access token (decoded, not verified) and use it when it is
-   * earlier than `expires_in`, or when `expires_in` is absent. Default `true`.
+   * Read the JWT `exp` of the access token (decoded, not verified) when the response tells no
+   * lifetime: no `expires_in` and, in lenient mode, no absolute expiry member. Default `true`.
+   *
+   * `exp` is a time on the server's clock, so it never overrides `expires_in` (relative, immune to
+   * clock skew): a device clock that is off by more than the token's lifetime would otherwise make
+   * every token look expired.
    */
   jwtExpFallback?: boolean
   /** Clock in epoch ms. Default `Date.now`. */
@@ -122,9 +126,10 @@ function absoluteTime(value: unknown): number | undefined {
 }
 
 /**
- * Computes `expiresAt`: the earliest of `expires_in` (in its unit), the JWT `exp` and, in lenient
- * mode, the absolute expiry member; `null` when none is known (or `expires_in: 0` in lenient mode
- * and no other hint).
+ * Computes `expiresAt`: from what the response declares, `expires_in` (in its unit) and, in lenient
+ * mode, the absolute expiry member (the earlier of both when both are present); only when it
+ * declares neither (lenient `expires_in: 0` declares nothing) from the JWT `exp`, which is on the
+ * server's clock; otherwise `null`.
  */
 function computeExpiresAt(
   data: { access_token: string; expires_in?: number | undefined },
@@ -133,19 +138,16 @@ function computeExpiresAt(
   jwtExpFallback: boolean,
   now: number,
 ): number | null {
-  const candidates: number[] = []
+  const declared: number[] = []
   if (lenient?.expiresAtField) {
     const at = absoluteTime(raw[lenient.expiresAtField])
-    if (at !== undefined) candidates.push(at)
+    if (at !== undefined) declared.push(at)
   }
   if (data.expires_in !== undefined && !(data.expires_in === 0 && lenient?.zeroExpiresInMeansNever)) {
-    candidates.push(now + data.expires_in * (lenient?.expiresInUnit === 'milliseconds' ? 1 : 1000))
+    declared.push(now + data.expires_in * (lenient?.expiresInUnit === 'milliseconds' ? 1 : 1000))
   }
-  if (jwtExpFallback) {
-    const exp = jwtExp(data.access_token)
-    if (exp !== undefined) candidates.push(exp)
-  }
-  return candidates.length > 0 ? Math.min(...candidates) : null
+  if (declared.length > 0) return Math.min(...declared)
+  return (jwtExpFallback ? jwtExp(data.access_token) : undefined) ?? null
 }
 
 /**

@@ -145,7 +145,11 @@ export interface TokenClientOptions {
   timeoutDuration?: number
   /** Lenient parsing of token responses for legacy servers. Default: strict. */
   lenient?: boolean | LenientOptions
-  /** Use the JWT `exp` when it is earlier than `expires_in` or when `expires_in` is absent. Default `true`. */
+  /**
+   * Use the JWT `exp` (server clock) when the token response tells no lifetime (no `expires_in`).
+   * It never overrides `expires_in`, so a skewed device clock does not make tokens look expired.
+   * Default `true`.
+   */
   jwtExpFallback?: boolean
   /**
    * Coordinate tabs of one origin: Web Locks (one tab refreshes at a time) and BroadcastChannel

@@ -128,11 +128,11 @@ describe('processTokenResponse', () => {
     expect((await processTokenResponse(json({ access_token: 'opaque', token_type: 'Bearer' }), { now })).expiresAt).toBeNull()
   })
 
-  it('falls back to the JWT exp when expires_in is absent, and takes the earlier of both', async () => {
+  it('falls back to the JWT exp only when expires_in is absent (expires_in is immune to clock skew)', async () => {
     const exp = NOW / 1000 + 120
     const jwt = fakeJWT({ sub: 'x', exp })
     expect((await processTokenResponse(json({ access_token: jwt, token_type: 'Bearer' }), { now })).expiresAt).toBe(exp * 1000)
-    expect((await processTokenResponse(json({ access_token: jwt, token_type: 'Bearer', expires_in: 3600 }), { now })).expiresAt).toBe(exp * 1000)
+    expect((await processTokenResponse(json({ access_token: jwt, token_type: 'Bearer', expires_in: 3600 }), { now })).expiresAt).toBe(NOW + 3_600_000)
     expect((await processTokenResponse(json({ access_token: jwt, token_type: 'Bearer', expires_in: 60 }), { now })).expiresAt).toBe(NOW + 60_000)
     expect((await processTokenResponse(json({ access_token: jwt, token_type: 'Bearer' }), { now, jwtExpFallback: false })).expiresAt).toBeNull()
   })
@@ -154,6 +154,14 @@ describe('processTokenResponse', () => {
       const r = await processTokenResponse(json({ access_token: 'a', token_type: 'Bearer', expires_in: 0, 'X-ClientInfo': 'billing' }), { now, lenient: true })
       expect(r.expiresAt).toBeNull()
       expect(r['X-ClientInfo']).toBe('billing')
+    })
+
+    it('the JWT exp does not override X-ExpiresAt; lenient expires_in: 0 declares no lifetime, so exp applies', async () => {
+      const exp = NOW / 1000 - 3600 // a server clock far behind
+      const jwt = fakeJWT({ sub: 'x', exp })
+      const at = new Date(NOW + 60_000).toISOString()
+      expect((await processTokenResponse(json({ access_token: jwt, token_type: 'Bearer', 'X-ExpiresAt': at }), { now, lenient: true })).expiresAt).toBe(NOW + 60_000)
+      expect((await processTokenResponse(json({ access_token: jwt, token_type: 'Bearer', expires_in: 0 }), { now, lenient: true })).expiresAt).toBe(exp * 1000)
     })
 
     it('honours X-ExpiresAt (ISO-8601) over a misread expires_in', async () => {

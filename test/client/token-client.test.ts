@@ -2,7 +2,7 @@ import { http, HttpResponse } from 'msw'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createTokenClient, customFetch, memoryCache, tokenCacheKey } from '../../src/client/index.js'
 import type { TokenCache, TokenClient, TokenClientEvents, TokenClientOptions } from '../../src/client/index.js'
-import { TOKEN_ENDPOINT, manualClock, mockTokenServer, rejection, useServer, useTokenClients } from './_helpers.js'
+import { TOKEN_ENDPOINT, fakeJWT, manualClock, mockTokenServer, rejection, useServer, useTokenClients } from './_helpers.js'
 
 const server = useServer()
 const makeClient = useTokenClients({ retry: { baseDelay: 0 } })
@@ -86,6 +86,25 @@ describe('createTokenClient: obtaining and caching', () => {
     expect((await tokens.getToken()).access_token).toBe('never-1')
     expect(await tokens.invalidate('never-1')).toMatchObject({ access_token: 'opaque-2', expiresAt: null })
     expect(n).toBe(2)
+  })
+
+  it('a device clock 2 h fast does not make 1 h JWTs look expired (expires_in decides, not exp)', async () => {
+    let n = 0
+    server.use(
+      http.post(TOKEN_ENDPOINT, () => {
+        n++
+        const exp = Math.floor(Date.now() / 1000) + 3600 // the server's (correct) clock
+        return HttpResponse.json({ access_token: fakeJWT({ sub: 'billing', exp, jti: `j${n}` }), token_type: 'Bearer', expires_in: 3600 })
+      }),
+    )
+    const now = () => Date.now() + 7_200_000
+    const tokens = makeClient({ now })
+    const before = now()
+    const token = await tokens.getToken()
+    expect(token.expiresAt).toBeGreaterThanOrEqual(before + 3_600_000)
+    expect(token.expiresAt).toBeLessThanOrEqual(now() + 3_600_000)
+    expect(await tokens.getToken()).toBe(token)
+    expect(n).toBe(1)
   })
 
   it('never hands out a token that is already expired when issued', async () => {
