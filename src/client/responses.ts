@@ -44,7 +44,8 @@ export interface LenientOptions {
   /** Treat `expires_in: 0` as "never expires". Default `true`. */
   zeroExpiresInMeansNever?: boolean
   /**
-   * Body member holding an absolute ISO-8601 expiry time (or epoch ms), honoured when present.
+   * Body member holding an absolute expiry time, honoured when present: an ISO-8601 date-time (UTC
+   * when it has no offset) or an epoch number (seconds below `1e11`, milliseconds otherwise).
    * Default `'X-ExpiresAt'`; `false` ignores it.
    */
   expiresAtField?: string | false
@@ -116,13 +117,32 @@ function jwtExp(token: string): number | undefined {
   }
 }
 
+/** An ISO-8601 date-time without a UTC offset (`T` or space separated), as legacy servers send it. */
+const OFFSETLESS_DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/
+
+/**
+ * Epoch numbers below this are seconds, others milliseconds: `1e11` s is the year 5138, `1e11` ms
+ * is March 1973, so no expiry time of a token issued today is ambiguous.
+ */
+const EPOCH_SECONDS_BELOW = 1e11
+
+function epochMs(value: number): number {
+  return value < EPOCH_SECONDS_BELOW ? value * 1000 : value
+}
+
+/**
+ * Reads an absolute expiry time: an ISO-8601 date-time (UTC when it has no offset, whatever the
+ * local time zone), another `Date.parse` format, or an epoch number (or numeric string) in seconds
+ * or milliseconds.
+ */
 function absoluteTime(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value
-  if (typeof value === 'string') {
-    const t = Date.parse(value)
-    return Number.isNaN(t) ? undefined : t
-  }
-  return undefined
+  if (typeof value === 'number') return Number.isFinite(value) ? epochMs(value) : undefined
+  if (typeof value !== 'string') return undefined
+  const text = value.trim()
+  if (/^\d+(\.\d+)?$/.test(text)) return epochMs(Number(text))
+  const offsetless = OFFSETLESS_DATE_TIME.exec(text)
+  const t = Date.parse(offsetless ? `${offsetless[1]}T${offsetless[2]}Z` : text)
+  return Number.isNaN(t) ? undefined : t
 }
 
 /**

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   clientCredentialsGrantRequest,
   clientSecretBasic,
@@ -170,6 +170,33 @@ describe('processTokenResponse', () => {
         { now, lenient: true },
       )
       expect(r.expiresAt).toBe(NOW + 60_000)
+    })
+
+    it('X-ExpiresAt without an offset is UTC, whatever the local time zone', async () => {
+      vi.stubEnv('TZ', 'Asia/Kolkata') // UTC+05:30, so local parsing would be 5.5 h early
+      try {
+        for (const at of ['2026-01-01T10:00:00', '2026-01-01 10:00:00', '2026-01-01T10:00:00.0000000', '2026-01-01T10:00']) {
+          const r = await processTokenResponse(json({ access_token: 'a', token_type: 'Bearer', 'X-ExpiresAt': at }), { now, lenient: true })
+          expect(r.expiresAt, at).toBe(Date.UTC(2026, 0, 1, 10))
+        }
+        const withOffset = await processTokenResponse(json({ access_token: 'a', token_type: 'Bearer', 'X-ExpiresAt': '2026-01-01T10:00:00+02:00' }), { now, lenient: true })
+        expect(withOffset.expiresAt).toBe(Date.UTC(2026, 0, 1, 8))
+      } finally {
+        vi.unstubAllEnvs()
+      }
+    })
+
+    it('X-ExpiresAt as an epoch number: seconds below 1e11, milliseconds otherwise', async () => {
+      const at = Date.UTC(2026, 0, 1, 10)
+      for (const [value, expected] of [
+        [at / 1000, at],
+        [String(at / 1000), at],
+        [at, at],
+        [String(at), at],
+      ] as const) {
+        const r = await processTokenResponse(json({ access_token: 'a', token_type: 'Bearer', 'X-ExpiresAt': value }), { now, lenient: true })
+        expect(r.expiresAt, String(value)).toBe(expected)
+      }
     })
 
     it('maps renamed fields, coerces a numeric string expires_in, defaults token_type', async () => {
