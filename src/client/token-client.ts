@@ -164,7 +164,8 @@ export interface TokenClientOptions {
 
 /**
  * A token as {@link TokenClient.getToken} returns it: the token response members in wire spelling
- * (without `refresh_token`, which the client keeps to itself) and `expiresAt`. Frozen.
+ * (without `refresh_token`, which the client keeps to itself) and `expiresAt`. Deeply frozen, and a
+ * copy: nested members (e.g. `authorization_details`) are not shared with the cached entry.
  *
  * @group Token Client
  */
@@ -311,6 +312,16 @@ function withAbort<T>(promise: Promise<T>, signal: AbortSignal | null | undefine
       },
     )
   })
+}
+
+/**
+ * A deeply frozen copy of a JSON-like value, so a caller cannot change the cached entry (or what
+ * the next caller gets) through a nested member such as `authorization_details`.
+ */
+function frozenCopy<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value
+  const copy = Array.isArray(value) ? value.map(frozenCopy) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, frozenCopy(v)]))
+  return Object.freeze(copy) as T
 }
 
 /** Reports an exception thrown by an event listener without breaking the client. */
@@ -527,7 +538,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     let result = results.get(entry)
     if (!result) {
       const { refresh_token: _refresh, uat: _uat, ...rest } = entry
-      result = Object.freeze(rest) as TokenResult
+      result = frozenCopy(rest) as TokenResult
       results.set(entry, result)
     }
     return result

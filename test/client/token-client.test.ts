@@ -43,6 +43,24 @@ describe('createTokenClient: obtaining and caching', () => {
     expect(ts.calls[0]!.accept).toBe('application/json')
   })
 
+  it('the token is deeply frozen: nested members cannot be changed for the next caller or in the cache', async () => {
+    const details = [{ type: 'payment_initiation', actions: ['read'], limits: { amount: 10 } }]
+    server.use(http.post(TOKEN_ENDPOINT, () => HttpResponse.json({ access_token: 'rich', token_type: 'Bearer', expires_in: 3600, authorization_details: details })))
+    const cache = memoryCache()
+    const tokens = makeClient({ cache })
+    const token = await tokens.getToken()
+    const got = token.authorization_details as typeof details
+    expect(() => got[0]!.actions.push('write')).toThrow(TypeError)
+    expect(() => {
+      got[0]!.limits.amount = 1e6
+    }).toThrow(TypeError)
+    expect(() => got.push({ type: 'x', actions: [], limits: { amount: 0 } })).toThrow(TypeError)
+    expect((await tokens.getToken()).authorization_details).toEqual(details)
+    const entry = await cache.get(await tokenCacheKey({ endpoint: TOKEN_ENDPOINT, clientId: 'billing', subject: null }))
+    expect(entry?.authorization_details).toEqual(details)
+    expect(entry?.authorization_details).not.toBe(got)
+  })
+
   it('password grant sends username and password; clientAuth strategy is used', async () => {
     const ts = mockTokenServer()
     server.use(ts.handler)
