@@ -155,13 +155,13 @@ describe('config validation', () => {
     const memory = createMemoryStore()
     class LoggingStore {
       readonly calls: string[] = []
-      constructor(private readonly inner: TokenStore) {}
+      constructor(readonly inner: TokenStore) {}
     }
     for (const name of Object.keys(memory) as Array<keyof TokenStore>) {
       Object.defineProperty(LoggingStore.prototype, name, {
         value(this: LoggingStore, ...args: unknown[]) {
           this.calls.push(name)
-          return (this as unknown as { inner: Record<string, (...a: unknown[]) => unknown> }).inner[name]!(...args)
+          return (this.inner[name] as (...a: unknown[]) => unknown).apply(this.inner, args)
         },
       })
     }
