@@ -164,13 +164,16 @@ export function createKeyManager(options: { store: TokenStore; environment: stri
     },
     async rotate({ invalidate = false, retiredKeyLifetime }) {
       const at = now()
-      const records = await store.listKeys(environment)
-      for (const r of records) {
+      const before = await store.listKeys(environment)
+      // New keys first: adding an active key retires the active key of its algorithm in the same
+      // store operation, so a failure at any step leaves the environment with an active key
+      // (retiring or deleting first could leave it with none, and every issuance failing).
+      for (const alg of algorithms) await store.addKey(await generateKeyRecord(environment, alg, kek, at))
+      for (const r of before) {
         if (invalidate) await store.deleteKey(environment, r.kid)
-        else if (r.state === 'active') await store.updateKeyState(environment, r.kid, 'retired', at)
+        else if (r.state === 'active' && !algorithms.includes(r.alg)) await store.updateKeyState(environment, r.kid, 'retired', at)
         else if (r.state === 'retired' && r.retiredAt !== null && r.retiredAt + retiredKeyLifetime <= at) await store.deleteKey(environment, r.kid)
       }
-      for (const alg of algorithms) await store.addKey(await generateKeyRecord(environment, alg, kek, at), { onlyIfNoActive: true })
       await reload()
     },
   }

@@ -378,6 +378,24 @@ describe('JWT: verified-token cache', () => {
 })
 
 describe('JWT: key rotation', () => {
+  it.each([
+    ['adding the new key', ['addKey']],
+    ['deleting the old keys', ['deleteKey']],
+  ] as const)('a rotation that fails at %s leaves an active key: tokens are still issued and accepted', async (_step, methods) => {
+    const inner = createMemoryStore()
+    const { store, setDown } = flakyStore(inner)
+    const { service } = makeService(undefined, { store })
+    const before = await ccToken(service, 'orders-app')
+    setDown(true, [...methods])
+    await expect(service.rotateKeys({ invalidate: methods[0] === 'deleteKey' })).rejects.toThrow()
+    setDown(false)
+    const keys = await inner.listKeys('test')
+    expect(keys.filter((k) => k.state === 'active').map((k) => k.alg)).toEqual(['RS256'])
+    const after = await ccToken(service, 'orders-app')
+    await accepted(service, 'orders', apiRequest(after.access_token))
+    if (methods[0] === 'addKey') await accepted(service, 'orders', apiRequest(before.access_token))
+  })
+
   it('answers 503 (not 401) when a new kid cannot be looked up because the store is down', async () => {
     const inner = createMemoryStore()
     const { store, setDown } = flakyStore(inner)
