@@ -164,12 +164,29 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   const shared = options.sharedCache
   const bus = options.revocationBus
   /**
-   * Counts revocations seen here. A lookup that started before one must not cache what it read: the
-   * store answered before the revocation, and caching it would bring the token back to life for as
-   * long as the entry lives.
+   * Revocations seen here, counted, the latest kept. A lookup that started before a revocation of
+   * what it read must not cache it: the store answered before the revocation, and caching it would
+   * bring the token back to life for as long as the entry lives. Unrelated revocations (other
+   * tokens, families, owners) leave the lookup cacheable.
    */
   let drops = 0
-  const dropLocal = ({ digest, familyId, owner }: RevocationEvent) => {
+  const recentDrops: RevocationEvent[] = []
+  const RECENT_DROPS = 256
+  function revokedSince(startedAt: number, digest: string, record: AccessTokenRecord | null): boolean {
+    if (drops === startedAt) return false
+    if (drops - startedAt > RECENT_DROPS) return true // too many to tell apart: do not cache
+    const owner = record === null ? undefined : ownerKeys.get(record)
+    for (let i = startedAt; i < drops; i++) {
+      const event = recentDrops[i % RECENT_DROPS]!
+      if (event.digest === digest) return true
+      if (record !== null && record.familyId !== null && event.familyId === record.familyId) return true
+      if (event.owner !== undefined && event.owner === owner) return true
+    }
+    return false
+  }
+  const dropLocal = (event: RevocationEvent) => {
+    const { digest, familyId, owner } = event
+    recentDrops[drops % RECENT_DROPS] = event
     drops++
     if (owner !== undefined) {
       opaqueCache.deleteWhere((v) => v !== NEGATIVE && ownerKeys.get(v.record) === owner)
@@ -219,7 +236,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     }
     if (record) {
       await remember(record)
-      if (drops !== startedAt) return record // a revocation came in meanwhile: use it once, cache nothing
+      if (revokedSince(startedAt, digest, record)) return record // revoked meanwhile: use it once, cache nothing
       if (grace > 0) lastKnown.set(digest, record, ctx.now() + grace)
       if (shared) await shared.set(`at:${digest}`, JSON.stringify(record), Math.min(opaqueMaxAge, (record.expiresAt ?? Number.POSITIVE_INFINITY) - ctx.now()))
     }
@@ -327,7 +344,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       const startedAt = drops
       const record = await lookup(ctx, digest, startedAt)
       const now = ctx.now()
-      const cacheable = drops === startedAt
+      const cacheable = !revokedSince(startedAt, digest, record)
       if (!record) {
         if (cacheable) opaqueCache.set(digest, NEGATIVE, now + negativeMaxAge)
         entry = NEGATIVE

@@ -100,6 +100,36 @@ describe('revocation: what a revocation kills', () => {
     await expectChallenge(await refused(service, 'billing', apiRequest(access_token, { path: BILLING })), 'billing', 'invalid_token', 'the access token has been revoked')
   })
 
+  it('a revocation of another token during a lookup leaves what the lookup read cacheable', async () => {
+    const memory = createMemoryStore()
+    for (const key of SEED_KEYS) void memory.addKey(structuredClone(key))
+    let stall: Promise<void> | undefined
+    let reads = 0
+    const store: TokenStore = {
+      ...memory,
+      async findAccessToken(digest) {
+        reads++
+        const record = await memory.findAccessToken(digest)
+        if (stall) await stall
+        return record
+      },
+    }
+    const { service } = makeService(undefined, { store })
+    const kept = await ccToken(service, 'billing-app')
+    const other = await ccToken(service, 'billing-app')
+    let release!: () => void
+    stall = new Promise((resolve) => (release = resolve))
+    const inflight = service.guard('billing')(apiRequest(kept.access_token, { path: BILLING }))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    stall = undefined
+    await expectRevoked(await management(service, '/auth/revoke', 'billing-app', { token: other.access_token }))
+    release()
+    expect((await inflight).ok).toBe(true)
+    const readsBefore = reads
+    await accepted(service, 'billing', apiRequest(kept.access_token, { path: BILLING }))
+    expect(reads).toBe(readsBefore) // answered from the cache
+  })
+
   it('revoking an opaque access token revokes its refresh token too (refresh → invalid_grant)', async () => {
     const { service } = makeService()
     const { access_token, refresh_token } = await ccToken(service, 'billing-app')
