@@ -57,10 +57,11 @@ export function createEdge(resolved: ResolvedConfig) {
       return (clientId !== undefined ? policyClients.get(clientId) : undefined) ?? policyEnv
     },
     /**
-     * CORS of a token-endpoint response. ACL mode: the environment's. Policy mode: an identified
-     * client's own proxy/group settings (falling back to the environment's), and nothing else: an
-     * origin trusted by another proxy may not read this client's tokens. Before a client is
-     * identified (preflights carry no credentials, failed authentication), the first proxy/group
+     * CORS of a token-endpoint response. ACL mode: the environment's. Policy mode: once the request
+     * names a client (its id from the Basic header or the form, whether or not the secret is
+     * right), that client's own proxy/group settings (falling back to the environment's) and
+     * nothing else: an origin trusted by another proxy may not read this client's tokens. A request
+     * that names no known client (preflights carry no credentials) gets the first proxy/group
      * setting that allows the origin, else the environment's.
      */
     tokenCORS(mode: 'policy' | 'acl', clientId: string | undefined, origin: string | null): CORSHandler | undefined {

@@ -9,8 +9,9 @@
  * ({@link deferKnownBodies}), {@link textResponse} returns a `Response` subclass made without a
  * body stream, which builds the real one on the first read through any public member (`body`,
  * `text()`, `json()`, `clone()`, …). Handlers and middleware see a normal `Response`; only code
- * that reads undici's private state instead of the public API would see a bodyless one, which is
- * why this stays off until the adapter turns it on.
+ * that bypasses the public API — reads undici's private state, or calls the base class's methods
+ * directly (`Response.prototype.text.call(response)`) — would see a bodyless one, which is why
+ * this stays off until the adapter turns it on (for the rest of the process).
  *
  * @module
  */
@@ -82,8 +83,10 @@ class TextBodyResponse extends Response {
   }
 
   override clone(): Response {
-    if (this.#real !== undefined) return this.#real.clone()
-    return new TextBodyResponse(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers })
+    const init = { status: this.status, statusText: this.statusText, headers: this.headers }
+    // Once the stream exists, the clone tees it; its headers are this response's current ones.
+    if (this.#real !== undefined) return new Response(this.#real.clone().body, init)
+    return new TextBodyResponse(this.#text, init)
   }
 }
 

@@ -277,7 +277,11 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
  *   and the full Fetch `Request` is built only when something else is used (it can be passed to
  *   `fetch()` or `new Request()` like any other). `CONNECT`, `TRACE` and `TRACK` get a 400.
  * - A response made by gatepass itself (all its JSON answers) is written from the string it was
- *   made with; any other response body is read back from its stream.
+ *   made with, and so is a plain `Response` whose body undici holds as a string or bytes
+ *   (`new Response('…')`, `Response.json()`), with a `Content-Length`, its stream untouched; any
+ *   other body (a stream, a Blob, a `fetch()` response) is read back from its stream. Once this
+ *   function has run (on Node), gatepass's own responses are made without a body stream until
+ *   something reads them (see docs/decisions.md, "Node adapter").
  * - The URL is rebuilt from the `Host` header (the socket's local address when absent) and
  *   `http:`/`https:` from the socket; a malformed target or Host header gets a 400.
  * - `request.signal` aborts when the client closes the connection before the response is sent.
