@@ -647,9 +647,10 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   }
 
   /** Drops a rejected refresh token from the cached entry (best effort), so it is not tried again. */
-  async function dropRefreshToken(k: string, refreshToken: string): Promise<void> {
+  async function dropRefreshToken(k: string, refreshToken: string, gen: number): Promise<void> {
     const current = await readCache(k)
-    if (current?.refresh_token !== refreshToken) return
+    // cleared meanwhile (logout): writing the entry back would restore the old session
+    if (gen !== generation || current?.refresh_token !== refreshToken) return
     const { refresh_token: _rejected, ...rest } = current
     await writeCache(k, rest)
   }
@@ -691,7 +692,9 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
         } catch (error) {
           if (!isRejectedRefresh(error)) throw error
           emit('error', { error, reason, recovered: true })
-          if (gen === generation) await dropRefreshToken(k, refreshToken)
+          // only a refresh token the server called invalid is forgotten; any other refusal (a
+          // misrouted 404, invalid_client) still falls back to a full grant but keeps it
+          if (error instanceof ResponseBodyError && error.error === 'invalid_grant' && gen === generation) await dropRefreshToken(k, refreshToken, gen)
         }
       }
       if (!result) {

@@ -271,6 +271,50 @@ describe('createTokenClient: expiry, skew, jitter, refresh', () => {
     expect(ts.calls.map((c) => c.grant_type)).toEqual(['client_credentials', 'refresh_token', 'client_credentials', 'client_credentials'])
   })
 
+  it('a refresh refused for another reason than invalid_grant falls back but keeps the refresh token', async () => {
+    const ts = mockTokenServer({
+      expiresIn: 60,
+      override: (call, index) => {
+        if (call.grant_type === 'refresh_token' && index === 1) return new HttpResponse('<html>not found</html>', { status: 404 })
+        return index === 2 ? HttpResponse.json({ error: 'invalid_client' }, { status: 401 }) : undefined
+      },
+    })
+    server.use(ts.handler)
+    const clock = manualClock()
+    const cache = memoryCache()
+    const tokens = makeClient({ now: clock.now, cache })
+    await tokens.getToken()
+    clock.advance(60_000)
+    expect(await rejection(tokens.getToken())).toMatchObject({ error: 'invalid_client' })
+    const key = await tokenCacheKey({ endpoint: TOKEN_ENDPOINT, clientId: 'billing', subject: null })
+    expect(await cache.get(key)).toHaveProperty('refresh_token')
+  })
+
+  it('clear() during the read that drops a rejected refresh token: the cleared entry is not written back', async () => {
+    const ts = mockTokenServer({ expiresIn: 60, override: (call) => (call.grant_type === 'refresh_token' ? HttpResponse.json({ error: 'invalid_grant' }, { status: 400 }) : undefined) })
+    server.use(ts.handler)
+    const clock = manualClock()
+    const inner = memoryCache()
+    let clearOnRead = 0
+    let tokens!: TokenClient
+    const cache: TokenCache = {
+      async get(k) {
+        const entry = await inner.get(k)
+        if (clearOnRead > 0 && --clearOnRead === 0) await tokens.clear()
+        return entry
+      },
+      set: (k, v) => inner.set(k, v),
+      delete: (k) => inner.delete(k),
+    }
+    tokens = makeClient({ now: clock.now, cache })
+    await tokens.getToken()
+    clock.advance(60_000)
+    clearOnRead = 3 // getToken's read, the flight's, then the one that drops the refresh token
+    await rejection(tokens.getToken())
+    const key = await tokenCacheKey({ endpoint: TOKEN_ENDPOINT, clientId: 'billing', subject: null })
+    expect(await inner.get(key)).toBeUndefined()
+  })
+
   it('a transient answer to a refresh (429, 5xx, server_error body) is rethrown and keeps the refresh token', async () => {
     let answer = () => HttpResponse.json({ error: 'temporarily_unavailable' })
     const ts = mockTokenServer({ expiresIn: 60, override: (call) => (call.grant_type === 'refresh_token' && ts.calls.length < 5 ? answer() : undefined) })
