@@ -296,7 +296,6 @@ describe('createTokenClient: expiry, skew, jitter, refresh', () => {
     const clock = manualClock()
     const inner = memoryCache()
     let clearOnRead = 0
-    let tokens!: TokenClient
     const cache: TokenCache = {
       async get(k) {
         const entry = await inner.get(k)
@@ -306,7 +305,7 @@ describe('createTokenClient: expiry, skew, jitter, refresh', () => {
       set: (k, v) => inner.set(k, v),
       delete: (k) => inner.delete(k),
     }
-    tokens = makeClient({ now: clock.now, cache })
+    const tokens = makeClient({ now: clock.now, cache })
     await tokens.getToken()
     clock.advance(60_000)
     clearOnRead = 3 // getToken's read, the flight's, then the one that drops the refresh token
