@@ -21,8 +21,22 @@ export const DEFAULT_PBKDF2_ITERATIONS = 600_000
 const PBKDF2 = /^pbkdf2-sha256\$(\d{1,9})\$([A-Za-z0-9_-]{16,})\$([A-Za-z0-9_-]{43})$/
 const SHA256 = /^sha256:([A-Za-z0-9_-]{43})$/
 
+/** PBKDF2 iteration counts gatepass makes and accepts: below is too weak, above would stall requests. */
+const MIN_PBKDF2_ITERATIONS = 1_000
+const MAX_PBKDF2_ITERATIONS = 10_000_000
+
+/** The iteration count of a well-formed `pbkdf2-sha256$` hash within the accepted range, else `undefined`. */
+function pbkdf2Parts(hash: string): { iterations: number; salt: string; derived: string } | undefined {
+  const match = PBKDF2.exec(hash)
+  if (!match) return undefined
+  const iterations = Number(match[1])
+  if (iterations < MIN_PBKDF2_ITERATIONS || iterations > MAX_PBKDF2_ITERATIONS) return undefined
+  return { iterations, salt: match[2]!, derived: match[3]! }
+}
+
 /**
- * Whether a string is a secret hash gatepass can verify against (`sha256:` or `pbkdf2-sha256$`).
+ * Whether a string is a secret hash gatepass can verify against (`sha256:` + 43 base64url
+ * characters, or `pbkdf2-sha256$<iterations>$<salt>$<hash>` with 1,000 to 10,000,000 iterations).
  *
  * @param value Candidate hash.
  * @returns `true` for a well-formed hash.
@@ -37,7 +51,7 @@ const SHA256 = /^sha256:([A-Za-z0-9_-]{43})$/
  * @group Secrets
  */
 export function isSecretHash(value: string): boolean {
-  return SHA256.test(value) || PBKDF2.test(value)
+  return typeof value === 'string' && (SHA256.test(value) || pbkdf2Parts(value) !== undefined)
 }
 
 /**
@@ -104,7 +118,9 @@ async function pbkdf2(password: string, salt: Uint8Array, iterations: number): P
 export async function hashPassword(password: string, options: { iterations?: number } = {}): Promise<string> {
   if (typeof password !== 'string' || password.length === 0) throw invalidArgument('"password" must be a non-empty string', 'ERR_INVALID_ARG_TYPE')
   const iterations = options.iterations ?? DEFAULT_PBKDF2_ITERATIONS
-  if (!Number.isInteger(iterations) || iterations < 1000) throw invalidArgument('"iterations" must be an integer ≥ 1000')
+  if (!Number.isInteger(iterations) || iterations < MIN_PBKDF2_ITERATIONS || iterations > MAX_PBKDF2_ITERATIONS) {
+    throw invalidArgument('"iterations" must be an integer from 1,000 to 10,000,000')
+  }
   const salt = crypto.getRandomValues(new Uint8Array(16))
   const hash = await pbkdf2(password, salt, iterations)
   return `pbkdf2-sha256$${iterations}$${base64url.encode(salt)}$${base64url.encode(hash)}`
@@ -130,10 +146,10 @@ export async function hashPassword(password: string, options: { iterations?: num
 export async function verifySecret(presented: string, hash: string): Promise<boolean> {
   const digest = SHA256.exec(hash)
   if (digest) return timingSafeEqual(await sha256(presented), digest[1]!)
-  const kdf = PBKDF2.exec(hash)
+  const kdf = pbkdf2Parts(hash)
   if (kdf) {
-    const derived = await pbkdf2(presented, base64url.decode(kdf[2]!), Number(kdf[1]))
-    return timingSafeEqual(base64url.encode(derived), kdf[3]!)
+    const derived = await pbkdf2(presented, base64url.decode(kdf.salt), kdf.iterations)
+    return timingSafeEqual(base64url.encode(derived), kdf.derived)
   }
   return false
 }

@@ -7,7 +7,10 @@
 import * as z from 'zod'
 import { clientIPSettingsSchema } from '../http/client-ip.js'
 import { corsSettingsSchema } from '../http/cors.js'
+import { isSecretHash } from '../secrets.js'
 
+const MALFORMED_DIGEST =
+  'is not a well-formed digest: "sha256:" and 43 base64url characters, or "pbkdf2-sha256$<iterations 1,000–10,000,000>$<salt>$<hash>" (make one with `gatepass hash-secret`)'
 const SECRET_HINT = 'must be a digest ("sha256:…" or "pbkdf2-sha256$…", see `gatepass hash-secret`) or {"env":"NAME"}'
 
 /**
@@ -17,7 +20,10 @@ const SECRET_HINT = 'must be a digest ("sha256:…" or "pbkdf2-sha256$…", see 
  * @group Configuration
  */
 export const secretSchema = z.union([
-  z.string().regex(/^(sha256:|pbkdf2-sha256\$)/, SECRET_HINT),
+  z.string().superRefine((value, ctx) => {
+    if (!/^(sha256:|pbkdf2-sha256\$)/.test(value)) ctx.addIssue({ code: 'custom', message: SECRET_HINT })
+    else if (!isSecretHash(value)) ctx.addIssue({ code: 'custom', message: MALFORMED_DIGEST })
+  }),
   z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }),
 ], { error: SECRET_HINT })
 

@@ -94,6 +94,9 @@ describe('config validation', () => {
 
   it.each<[string, (c: TestConfig) => void, ConfigIssue]>([
     ['a plain-text user password', (c) => void (c.users[0]!.passwordHash = 'hunter2'), { path: 'users.0.passwordHash', message: expect.stringContaining('must be a digest') as unknown as string }],
+    ['a truncated sha256 digest', (c) => void (c.proxies[0]!.clientSecret = 'sha256:oops'), { path: 'proxies.0.clientSecret', message: expect.stringContaining('is not a well-formed digest') as unknown as string }],
+    ['a PBKDF2 hash with 0 iterations', (c) => void (c.users[0]!.passwordHash = `pbkdf2-sha256$0$${'A'.repeat(22)}$${'B'.repeat(43)}`), { path: 'users.0.passwordHash', message: expect.stringContaining('1,000–10,000,000') as unknown as string }],
+    ['a PBKDF2 hash with a billion iterations', (c) => void (c.users[0]!.passwordHash = `pbkdf2-sha256$999999999$${'A'.repeat(22)}$${'B'.repeat(43)}`), { path: 'users.0.passwordHash', message: expect.stringContaining('1,000–10,000,000') as unknown as string }],
     ['a client id without a secret', (c) => void delete c.proxies[0]!.clientSecret, { path: 'proxies.0.clientSecret', message: 'required when "clientId" is set (or enable tokenPolicy.publicClients)' }],
     ['a credential without a secret', (c) => void delete c.credentials[1]!.clientSecret, { path: 'credentials.1.clientSecret', message: 'required (or enable tokenPolicy.publicClients)' }],
     ['an ACL grant on an unknown proxy', (c) => void (c.credentials[0]!.grants = [{ proxy: 'nope' }]), { path: 'credentials.0.grants.0.proxy', message: 'unknown proxy "nope"' }],
