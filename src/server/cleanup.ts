@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { invalidArgument } from '../shared/lib/args.js'
 import type { TokenStore } from './store/types.js'
 
 /**
@@ -18,6 +19,24 @@ export interface CleanupOptions {
   batchSize?: number
   /** Most batches per run, so one run never holds the store for long. Default 100. */
   maxBatches?: number
+}
+
+/**
+ * Checks cleanup options up front: a zero, negative or fractional batch size would make every run
+ * delete nothing (silently), and a zero or non-finite interval would scan the store without pause.
+ */
+export function checkCleanupOptions(options: CleanupOptions): CleanupOptions {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('"cleanup" must be an object or false', 'ERR_INVALID_ARG_TYPE')
+  const positiveInteger = (name: keyof CleanupOptions, max: number) => {
+    const value = options[name]
+    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > max)) {
+      throw invalidArgument(`"cleanup.${name}" must be an integer from 1 to ${max.toLocaleString('en-US')}`)
+    }
+  }
+  positiveInteger('interval', 2_147_483_647) // setInterval's limit
+  positiveInteger('batchSize', 1_000_000)
+  positiveInteger('maxBatches', 1_000_000)
+  return options
 }
 
 /** Deletes expired rows in batches; returns how many went. */

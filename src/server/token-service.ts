@@ -20,7 +20,7 @@ import { authenticateClient, clientCredentialsGrant, issue, passwordGrant, refre
 import type { FetchHandler, RequestContext } from './types.js'
 import { base64url } from 'jose'
 import type { AccessTokenClaims } from '../shared/schemas.js'
-import { runCleanup, startCleanup, type CleanupOptions } from './cleanup.js'
+import { checkCleanupOptions, runCleanup, startCleanup, type CleanupOptions } from './cleanup.js'
 import { createEdge } from './edge.js'
 import type { GuardResult, Principal } from './principal.js'
 import { introspect, revoke } from './token-endpoint/introspect.js'
@@ -156,6 +156,7 @@ const ROUTES = /^\/(auth|credential)(\/token|\/jwt|\/jwt\/regenerate|\/introspec
 export function createTokenService(config: GatepassConfigInput | unknown, options: TokenServiceOptions = {}): TokenService {
   if (typeof config !== 'object' || config === null) throw invalidArgument('"config" must be an object', 'ERR_INVALID_ARG_TYPE')
   const resolved = resolveConfig(config, options.env)
+  if (options.cleanup !== undefined && options.cleanup !== false) checkCleanupOptions(options.cleanup)
   const store = guardStore(options.store ?? createMemoryStore())
   const now = options.now ?? Date.now
   let keys: KeyManager | undefined

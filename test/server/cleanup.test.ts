@@ -50,4 +50,19 @@ describe('expired-token cleanup', () => {
     expect(await store.findAccessToken(await sha256(forever.access_token))).not.toBeNull()
     await service.close()
   })
+
+  it.each([
+    ['batchSize', 0],
+    ['batchSize', -1],
+    ['batchSize', 1.5],
+    ['maxBatches', 0],
+    ['interval', 0],
+    ['interval', Number.NaN],
+    ['interval', Number.POSITIVE_INFINITY],
+  ])('refuses cleanup.%s = %s when the service is made (it would delete nothing, or scan without pause)', (name, value) => {
+    const config = { environment: { name: 'test', issuer: 'https://gw.example.com' }, proxies: [] }
+    expect(() => createTokenService(config, { cleanup: { [name]: value } })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining(`"cleanup.${name}"`) }) as unknown as Error,
+    )
+  })
 })
