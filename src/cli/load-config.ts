@@ -31,7 +31,8 @@ export async function loadConfig(file: string): Promise<unknown> {
     try {
       return JSON.parse(text) as unknown
     } catch (err) {
-      throw new CLIError(`config file "${file}" is not valid JSON: ${(err as Error).message}`, { cause: err })
+      // JSON.parse quotes the text around the error, which may be a secret: say where, never what.
+      throw new CLIError(`config file "${file}" is not valid JSON${jsonErrorPlace(text, err)}`)
     }
   }
 
@@ -57,4 +58,21 @@ export async function loadConfig(file: string): Promise<unknown> {
   }
 
   throw new CLIError(`config file "${file}" must end in .json, .js, .mjs or .ts`)
+}
+
+/**
+ * Where a JSON.parse error is, as ` (line L, column C)` or ` (near line L)`, from the position or
+ * the quoted excerpt its message carries (the excerpt itself is never shown); '' when neither.
+ */
+function jsonErrorPlace(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : ''
+  const lineOf = (offset: number) => text.slice(0, offset).split('\n').length
+  const position = /position (\d+)/.exec(message)
+  if (position) {
+    const offset = Number(position[1])
+    return ` (line ${lineOf(offset)}, column ${offset - text.lastIndexOf('\n', offset - 1)})`
+  }
+  const excerpt = /, (?:\.\.\.)?"([\s\S]*)"(?:\.\.\.)? is not valid JSON$/.exec(message)?.[1]
+  const offset = excerpt ? text.indexOf(excerpt) : -1
+  return offset >= 0 ? ` (near line ${lineOf(offset + excerpt!.length)})` : ''
 }

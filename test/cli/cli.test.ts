@@ -192,7 +192,12 @@ describe('gatepass serve (failures)', () => {
     expect(missing.stderr).toBe(`gatepass: cannot read config file "${join(tmp, 'missing.json')}" (ENOENT)\n`)
     const malformed = await run(['serve', '--config', writeConfig('malformed.json', '{"environment":')])
     expect(malformed.code).toBe(1)
-    expect(malformed.stderr).toMatch(/^gatepass: config file ".*malformed\.json" is not valid JSON: /)
+    expect(malformed.stderr).toMatch(/^gatepass: config file ".*malformed\.json" is not valid JSON/)
+    // Where, never what: JSON.parse quotes the text around the error, which may be a secret.
+    const leaky = await run(['serve', '--config', writeConfig('leaky.json', '{\n  "store": { "kind": "postgres",\n    "url": postgres://app:hunter2@db/x }\n}')])
+    expect(leaky.code).toBe(1)
+    expect(leaky.stderr).toMatch(/^gatepass: config file ".*leaky\.json" is not valid JSON \((near )?line 3(, column \d+)?\)\n$/)
+    expect(leaky.stderr).not.toContain('hunter2')
     const yaml = await run(['serve', '--config', writeConfig('config.yaml', 'environment: {}')])
     expect(yaml.code).toBe(1)
     expect(yaml.stderr).toContain('must end in .json, .js, .mjs or .ts')
