@@ -4,6 +4,7 @@
  * @module
  */
 import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
+import { ConfigError } from '../shared/errors.js'
 import type { JWKS } from '../shared/schemas.js'
 import type { KeyRecord, TokenStore } from './store/types.js'
 
@@ -51,11 +52,30 @@ async function seal(kek: CryptoKey | null, plain: string): Promise<string> {
   return `${KEK_PREFIX}${base64url.encode(iv)}.${base64url.encode(sealed)}`
 }
 
-async function open(kek: CryptoKey | null, stored: string): Promise<string> {
+/** A private key that cannot be opened: reported at `environment.keyEncryptionKey`, naming the key. */
+function unopenable(kid: string, why: string): ConfigError {
+  return new ConfigError([{ path: 'environment.keyEncryptionKey', message: `cannot open the private key "${kid}" in the store: ${why}` }])
+}
+
+async function open(kek: CryptoKey | null, stored: string, kid: string): Promise<string> {
   if (!stored.startsWith(KEK_PREFIX)) return stored
-  if (!kek) throw new Error('a private key in the store is encrypted but no keyEncryptionKey is configured')
-  const [iv, data] = stored.slice(KEK_PREFIX.length).split('.')
-  const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: base64url.decode(iv!) as BufferSource }, kek, base64url.decode(data!) as BufferSource)
+  if (!kek) throw unopenable(kid, 'it is encrypted but no keyEncryptionKey is configured')
+  const parts = stored.slice(KEK_PREFIX.length).split('.')
+  let iv: Uint8Array
+  let data: Uint8Array
+  try {
+    if (parts.length !== 2) throw new TypeError('malformed')
+    iv = base64url.decode(parts[0]!)
+    data = base64url.decode(parts[1]!)
+  } catch {
+    throw unopenable(kid, 'its stored form is malformed')
+  }
+  let plain: ArrayBuffer
+  try {
+    plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: iv as BufferSource }, kek, data as BufferSource)
+  } catch {
+    throw unopenable(kid, 'keyEncryptionKey is not the key it was encrypted with')
+  }
   return new TextDecoder().decode(plain)
 }
 
@@ -87,7 +107,7 @@ async function load(record: KeyRecord, kek: CryptoKey | null): Promise<LoadedKey
     publicKey: (await importJWK(publicJwk, record.alg)) as CryptoKey,
   }
   if (record.state === 'active') {
-    loaded.privateKey = (await importJWK(JSON.parse(await open(kek, record.privateKey)) as JWK, record.alg)) as CryptoKey
+    loaded.privateKey = (await importJWK(JSON.parse(await open(kek, record.privateKey, record.kid)) as JWK, record.alg)) as CryptoKey
   }
   return loaded
 }

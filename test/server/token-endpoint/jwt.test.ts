@@ -249,6 +249,24 @@ describe('signing keys', () => {
     await verifyJWT(first, again.access_token)
   })
 
+  it('names the key and the cause when a stored private key cannot be opened (wrong or missing keyEncryptionKey)', async () => {
+    const store = createMemoryStore()
+    const kek = 'a2VrLWZvci1nYXRlcGFzcy10ZXN0cy0zMi1ieXRlcyE'
+    const other = 'b3RoZXIta2VrLWZvci1nYXRlcGFzcy10ZXN0cy0zMiE'
+    const sealed = testConfig((c) => void (c.environment.keyEncryptionKey = { env: 'GATEPASS_KEK' }))
+    const first = createTokenService(sealed, { store, env: { GATEPASS_KEK: kek }, now: () => T0 })
+    await first.ready()
+    const [record] = await store.listKeys('test')
+    const attempts: Array<[string, ReturnType<typeof createTokenService>]> = [
+      ['keyEncryptionKey is not the key it was encrypted with', createTokenService(sealed, { store, env: { GATEPASS_KEK: other }, now: () => T0 })],
+      ['it is encrypted but no keyEncryptionKey is configured', createTokenService(testConfig(), { store, now: () => T0 })],
+    ]
+    for (const [why, service] of attempts) {
+      const err: unknown = await service.ready().catch((e: unknown) => e)
+      expect(err).toMatchObject({ name: 'ConfigError', code: 'ERR_INVALID_CONFIG', issues: [{ path: 'environment.keyEncryptionKey', message: `cannot open the private key "${record!.kid}" in the store: ${why}` }] })
+    }
+  })
+
   it('generates one key when two services start concurrently on one store', async () => {
     const store = createMemoryStore()
     const a = createTokenService(testConfig(), { store, now: () => T0 })
