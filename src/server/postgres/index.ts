@@ -494,6 +494,11 @@ function buildStore(pool: Pool, schema: string, s: string, owned: boolean): Post
     rotateRefreshToken: (input) =>
       call(async (): Promise<RotateOutcome> => {
         const rotated = await transaction(pool, async (client) => {
+          // The owner's lock first, as a new grant with deletePrevious takes it: that grant then
+          // either runs before (and revokes what this would consume) or after (and sees, and
+          // revokes, the tokens this inserts); never between, which would leave two live grants.
+          const owner = input.next.refresh ?? input.next.access
+          if (owner) await query(client, sql.lockOwner, [LOCK_CLASS, lockFor(schema, owner.environment, owner.clientId, owner.subject, owner.binding.kind, owner.binding.name)])
           // Row-level atomic: concurrent callers queue on the row lock; once the winner commits,
           // `consumed_at IS NULL` no longer holds for them and they update nothing.
           const { rows } = await query<{ access_digest: string | null }>(client, sql.consume, [input.now, bytea(input.replay), input.digest])
