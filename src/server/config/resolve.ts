@@ -1,6 +1,6 @@
 import { base64url } from 'jose'
 import { ConfigError, type ConfigIssue } from '../../shared/errors.js'
-import { hashClientSecret } from '../secrets.js'
+import { hashClientSecret, hashPassword } from '../secrets.js'
 import type { TokenBinding } from '../store/types.js'
 import { configSchema, type CredentialConfig, type GatepassConfig, type SecretInput, type TokenPolicy } from './schema.js'
 
@@ -47,7 +47,12 @@ export function resolveConfig(input: unknown, env: Record<string, string | undef
   // they hold a placeholder that matches nothing.
   const pending: Array<() => Promise<void>> = []
 
-  function secret(value: SecretInput | undefined, path: string, assign?: (hash: string) => void): string | null {
+  /**
+   * A secret's hash; `{ env }` values are hashed when the service starts: client secrets with
+   * SHA-256 (generated, high-entropy), user passwords with PBKDF2 like every stored password, so a
+   * configured user takes as long to check as an unknown one (checked against a PBKDF2 dummy).
+   */
+  function secret(value: SecretInput | undefined, path: string, assign?: (hash: string) => void, kind: 'client' | 'password' = 'client'): string | null {
     if (value === undefined) return null
     if (typeof value === 'string') return value
     const plain = env[value.env]
@@ -55,7 +60,7 @@ export function resolveConfig(input: unknown, env: Record<string, string | undef
       issues.push({ path, message: `environment variable "${value.env}" is not set` })
       return null
     }
-    if (assign) pending.push(async () => assign(await hashClientSecret(plain)))
+    if (assign) pending.push(async () => assign(kind === 'password' ? await hashPassword(plain) : await hashClientSecret(plain)))
     return 'pending'
   }
 
@@ -100,7 +105,7 @@ export function resolveConfig(input: unknown, env: Record<string, string | undef
   for (const [i, c] of config.credentials.entries()) {
     const policy = c.tokenPolicy ?? config.environment.credentialPolicy
     addAlgorithm(policy)
-    secret(c.passwordHash, `credentials.${i}.passwordHash`, (h) => (c.passwordHash = h))
+    secret(c.passwordHash, `credentials.${i}.passwordHash`, (h) => (c.passwordHash = h), 'password')
     clients.set(c.clientId, {
       clientId: c.clientId,
       secretHash: secret(c.clientSecret, `credentials.${i}.clientSecret`, (h) => (clients.get(c.clientId)!.secretHash = h)),
@@ -111,7 +116,7 @@ export function resolveConfig(input: unknown, env: Record<string, string | undef
       credential: c,
     })
   }
-  for (const [i, u] of config.users.entries()) secret(u.passwordHash, `users.${i}.passwordHash`, (h) => (u.passwordHash = h))
+  for (const [i, u] of config.users.entries()) secret(u.passwordHash, `users.${i}.passwordHash`, (h) => (u.passwordHash = h), 'password')
   const kek = config.environment.keyEncryptionKey
   if (kek) {
     const raw = env[kek.env]

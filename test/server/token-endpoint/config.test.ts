@@ -3,7 +3,8 @@
  * path, never echoing a secret.
  */
 import { describe, expect, it } from 'vitest'
-import { ConfigError, createMemoryStore, createTokenService, type TokenServiceOptions, type TokenStore } from '../../../src/server/index.js'
+import { ConfigError, createMemoryStore, createTokenService, verifySecret, type TokenServiceOptions, type TokenStore } from '../../../src/server/index.js'
+import { resolveConfig } from '../../../src/server/config/resolve.js'
 import { ConfigError as SharedConfigError, isGatepassError, type ConfigIssue } from '../../../src/shared/index.js'
 import { expectError, expectToken, post, SECRETS, testConfig, type TestConfig } from '../_fixtures.js'
 
@@ -184,6 +185,23 @@ describe('config validation', () => {
     for (const bad of [null, undefined, 'config', 42]) {
       expect(() => createTokenService(bad)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }) as unknown as Error)
     }
+  })
+
+  it('hashes {env} user passwords with PBKDF2 like stored ones (an unknown user takes as long), client secrets with SHA-256', async () => {
+    const resolved = resolveConfig(
+      testConfig((c) => {
+        c.users[0]!.passwordHash = { env: 'ALICE_PASSWORD' }
+        c.credentials[0]!.passwordHash = { env: 'ACME_USER_PASSWORD' }
+        c.proxies[0]!.clientSecret = { env: 'ORDERS_SECRET' }
+      }),
+      { ALICE_PASSWORD: 'alice-from-env', ACME_USER_PASSWORD: 'acme-user-from-env', ORDERS_SECRET: 'orders-from-env' },
+    )
+    await resolved.hashSecrets()
+    const { users, credentials } = resolved.config
+    expect(users[0]!.passwordHash).toMatch(/^pbkdf2-sha256\$600000\$/)
+    expect(credentials[0]!.passwordHash).toMatch(/^pbkdf2-sha256\$/)
+    expect(await verifySecret('alice-from-env', users[0]!.passwordHash as string)).toBe(true)
+    expect(resolved.clients.get('orders-app')!.secretHash).toMatch(/^sha256:/)
   })
 
   it('accepts the plain value of an {env} secret from the environment (and only that value)', async () => {
