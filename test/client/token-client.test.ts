@@ -250,11 +250,14 @@ describe('createTokenClient: expiry, skew, jitter, refresh', () => {
     expect(errors).toEqual([{ error: expect.objectContaining({ code }), reason: 'expired', recovered: true }])
   })
 
-  it('a rejected refresh token is dropped, even when the full exchange that follows fails', async () => {
+  it.each([
+    ['invalid_grant: the refresh token is dropped', () => HttpResponse.json({ error: 'invalid_grant' }, { status: 400 }), false],
+    ['another refusal (a misrouted 404): the refresh token is kept', () => new HttpResponse('<html>not found</html>', { status: 404 }), true],
+  ])('a refused refresh falls back to the full exchange, even when that fails too; %s', async (_name, refusal, kept) => {
     const ts = mockTokenServer({
       expiresIn: 60,
       override: (call, index) => {
-        if (call.grant_type === 'refresh_token') return HttpResponse.json({ error: 'invalid_grant' }, { status: 400 })
+        if (call.grant_type === 'refresh_token') return refusal()
         return index === 2 ? HttpResponse.json({ error: 'invalid_client' }, { status: 401 }) : undefined
       },
     })
@@ -266,28 +269,11 @@ describe('createTokenClient: expiry, skew, jitter, refresh', () => {
     clock.advance(60_000)
     expect(await rejection(tokens.getToken())).toMatchObject({ code: 'ERR_RESPONSE_BODY', error: 'invalid_client' })
     const key = await tokenCacheKey({ endpoint: TOKEN_ENDPOINT, clientId: 'billing', subject: null })
-    expect(await cache.get(key)).not.toHaveProperty('refresh_token')
+    expect(Object.hasOwn((await cache.get(key))!, 'refresh_token')).toBe(kept)
     expect((await tokens.getToken()).access_token).toBe('at-2')
-    expect(ts.calls.map((c) => c.grant_type)).toEqual(['client_credentials', 'refresh_token', 'client_credentials', 'client_credentials'])
-  })
-
-  it('a refresh refused for another reason than invalid_grant falls back but keeps the refresh token', async () => {
-    const ts = mockTokenServer({
-      expiresIn: 60,
-      override: (call, index) => {
-        if (call.grant_type === 'refresh_token' && index === 1) return new HttpResponse('<html>not found</html>', { status: 404 })
-        return index === 2 ? HttpResponse.json({ error: 'invalid_client' }, { status: 401 }) : undefined
-      },
-    })
-    server.use(ts.handler)
-    const clock = manualClock()
-    const cache = memoryCache()
-    const tokens = makeClient({ now: clock.now, cache })
-    await tokens.getToken()
-    clock.advance(60_000)
-    expect(await rejection(tokens.getToken())).toMatchObject({ error: 'invalid_client' })
-    const key = await tokenCacheKey({ endpoint: TOKEN_ENDPOINT, clientId: 'billing', subject: null })
-    expect(await cache.get(key)).toHaveProperty('refresh_token')
+    // a kept refresh token is tried again first (and refused again); a dropped one is not
+    const next = kept ? ['refresh_token', 'client_credentials'] : ['client_credentials']
+    expect(ts.calls.map((c) => c.grant_type)).toEqual(['client_credentials', 'refresh_token', 'client_credentials', ...next])
   })
 
   it('clear() during the read that drops a rejected refresh token: the cleared entry is not written back', async () => {
