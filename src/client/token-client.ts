@@ -237,7 +237,9 @@ export interface TokenClient {
   /**
    * Declares a token rejected (e.g. a 401 `invalid_token` from an API) and returns a replacement.
    * Refreshes only when `token` is still the current one; otherwise returns the current token
-   * without a request. Without `token`, always refreshes.
+   * without a request. Without `token`, always refreshes. If no replacement can be obtained now,
+   * `getToken()` does not hand the rejected token out again: it keeps trying for a new one (until
+   * the authorization server answers, even with the same token).
    */
   invalidate(token?: string, options?: GetTokenOptions): Promise<TokenResult>
   /**
@@ -545,7 +547,11 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   }
 
   let jitterFor: { token: string; offset: number } | undefined
+  /** The last token an API rejected (`invalidate(token)`): never handed out again, whatever its expiry. */
+  let rejectedByAPI: string | undefined
+
   function state(entry: TokenCacheEntry, now: number): 'fresh' | 'stale' | 'expired' {
+    if (entry.access_token === rejectedByAPI) return 'expired'
     if (entry.expiresAt === null) return 'fresh'
     if (now >= entry.expiresAt) return 'expired'
     if (jitterFor?.token !== entry.access_token) jitterFor = { token: entry.access_token, offset: Math.random() * config.jitter }
@@ -713,6 +719,8 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       if (gen !== generation) throw clearedError()
       await writeCache(k, fresh)
       if (gen !== generation) throw clearedError()
+      // the authorization server's latest answer decides, even if it is the rejected token again
+      rejectedByAPI = undefined
       crossTab?.publish(fresh)
       const token = toResult(fresh)
       emit('token', { token, grant: used, reason })
@@ -757,6 +765,8 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   }
 
   async function invalidateToken(k: string, token: string | undefined): Promise<TokenCacheEntry> {
+    // even if no replacement can be obtained now, the rejected token is not handed out again
+    if (token !== undefined) rejectedByAPI = token
     // join a refresh already in flight; it settles the question unless it returned the rejected
     // token (its failure is shared by every waiting caller, as for getToken)
     for (let i = 0; i < 2 && flight; i++) {

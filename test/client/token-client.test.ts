@@ -548,6 +548,30 @@ describe('createTokenClient: abort, invalidate, clear, events', () => {
     expect(await rejection(tokens.invalidate(''))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
   })
 
+  it('a token the API rejected is not handed out again while its replacement cannot be obtained', async () => {
+    let down = false
+    const ts = mockTokenServer({ override: () => (down ? new HttpResponse('unavailable', { status: 503 }) : undefined) })
+    server.use(ts.handler)
+    const tokens = makeClient({ retry: { limit: 0 } })
+    const first = await tokens.getToken()
+    down = true
+    expect(await rejection(tokens.invalidate(first.access_token))).toMatchObject({ status: 503 })
+    expect(await rejection(tokens.getToken())).toMatchObject({ status: 503 }) // not first.access_token
+    down = false
+    expect((await tokens.getToken()).access_token).toBe('at-2')
+  })
+
+  it('a server that answers a refresh with the same token again is believed: no request per call', async () => {
+    const ts = mockTokenServer({ override: (call) => (call.grant_type === 'refresh_token' ? HttpResponse.json({ access_token: 'at-1', token_type: 'Bearer', expires_in: 3600 }) : undefined) })
+    server.use(ts.handler)
+    const tokens = makeClient()
+    const first = await tokens.getToken()
+    expect((await tokens.invalidate(first.access_token)).access_token).toBe('at-1')
+    expect((await tokens.getToken()).access_token).toBe('at-1')
+    expect((await tokens.getToken()).access_token).toBe('at-1')
+    expect(ts.calls).toHaveLength(2)
+  })
+
   it('clear() forgets the token; the next call makes a full exchange', async () => {
     const ts = mockTokenServer()
     server.use(ts.handler)
