@@ -111,6 +111,20 @@ describe('webStorageCache', () => {
     expect(storage.dump()).not.toContain('rt-2')
   })
 
+  it('omitRefreshToken: a page never pairs its refresh token with another tab\'s newer access token', async () => {
+    const storage = new TestStorage() // one localStorage, two tabs
+    const tabA = webStorageCache(storage, { omitRefreshToken: true })
+    const tabB = webStorageCache(storage, { omitRefreshToken: true })
+    const entry = (n: number): TokenCacheEntry => ({ access_token: `at-${n}`, token_type: 'Bearer', expiresAt: 10_000 * n, uat: n, refresh_token: `rt-${n}` })
+    await tabA.set('k', entry(1))
+    expect(await tabA.get('k')).toEqual(entry(1))
+    await tabB.set('k', entry(2)) // tab B refreshed: rt-1 is spent (rotation), rt-2 lives in tab B only
+    const seenByA = await tabA.get('k')
+    expect(seenByA).toMatchObject({ access_token: 'at-2', uat: 2 })
+    expect(seenByA).not.toHaveProperty('refresh_token') // not rt-1: presenting it would look like reuse
+    expect(await tabB.get('k')).toEqual(entry(2))
+  })
+
   it('omitRefreshToken also keeps a renamed (lenient fieldNames) refresh token out of storage and the result', async () => {
     server.use(http.post(TOKEN_ENDPOINT, () => HttpResponse.json({ accessToken: 'legacy-at', refreshToken: 'legacy-rt', token_type: 'Bearer', expires_in: 60 })))
     const storage = new TestStorage()

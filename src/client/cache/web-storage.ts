@@ -77,7 +77,8 @@ export function webStorageCache(storage: Storage, options: WebStorageCacheOption
   if (typeof prefix !== 'string') throw invalidArgument('"options.prefix" must be a string', 'ERR_INVALID_ARG_TYPE')
   const omitRefreshToken = options.omitRefreshToken === true
   // refresh tokens kept out of storage, per key, for this page only
-  const refreshTokens = new Map<string, string>()
+  /** This page's refresh tokens, each with the `uat` of the entry it came with. */
+  const refreshTokens = new Map<string, { token: string; uat: number }>()
 
   return {
     get(key) {
@@ -94,8 +95,10 @@ export function webStorageCache(storage: Storage, options: WebStorageCacheOption
         return undefined
       }
       if (omitRefreshToken) {
+        // only with the access token it was issued with: another tab may have refreshed since,
+        // spending it (rotation), and presenting a spent refresh token looks like token theft
         const refresh = refreshTokens.get(key)
-        if (refresh !== undefined) return { ...value, refresh_token: refresh }
+        if (refresh !== undefined && refresh.uat === value.uat) return { ...value, refresh_token: refresh.token }
       }
       return value
     },
@@ -103,7 +106,7 @@ export function webStorageCache(storage: Storage, options: WebStorageCacheOption
       let stored: TokenCacheEntry = entry
       if (omitRefreshToken) {
         const { refresh_token, ...rest } = entry
-        if (refresh_token !== undefined) refreshTokens.set(key, refresh_token)
+        if (refresh_token !== undefined) refreshTokens.set(key, { token: refresh_token, uat: entry.uat })
         else refreshTokens.delete(key)
         stored = rest as TokenCacheEntry
       }
