@@ -16,7 +16,10 @@ export interface WebStorageCacheOptions {
   prefix?: string
   /**
    * Keep refresh tokens out of storage (they stay in memory for this page only). After a reload
-   * the client then obtains a new grant instead of refreshing. Default `false`.
+   * the client then obtains a new grant instead of refreshing. A page's refresh token is used only
+   * with the access token it came with: once another tab has stored a newer one (with
+   * `localStorage`), this page obtains a new grant rather than present a refresh token the other
+   * tab may have spent. Default `false`.
    */
   omitRefreshToken?: boolean
 }
