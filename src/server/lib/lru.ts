@@ -37,9 +37,13 @@ export class LRU<V> {
     return this.#bytes
   }
 
-  get(key: string): V | undefined {
+  /**
+   * The live value of `key`, now the most recently used; `undefined` (a miss) when there is none,
+   * it has expired, or `matches` rejects it (the entry is then left as it was).
+   */
+  get(key: string, matches?: (value: V) => boolean): V | undefined {
     const entry = this.#map.get(key)
-    if (!entry) {
+    if (!entry || (matches !== undefined && !matches(entry.value))) {
       this.misses++
       return undefined
     }
@@ -52,12 +56,6 @@ export class LRU<V> {
     this.#map.set(key, entry)
     this.hits++
     return entry.value
-  }
-
-  /** Whether a live entry exists (does not count as a use). */
-  has(key: string): boolean {
-    const entry = this.#map.get(key)
-    return entry !== undefined && entry.expiresAt > this.#opts.now()
   }
 
   /** Stores a value until `expiresAt` (epoch ms); a time in the past stores nothing. */

@@ -366,6 +366,21 @@ describe('JWT: verified-token cache', () => {
     expect(service.stats().jwt.hits).toBe(1)
   })
 
+  it('verifies a token that ends like a cached one (same signature, other payload) and refuses it', async () => {
+    const clock = testClock(Date.now())
+    const { service } = makeService(undefined, { clock })
+    const { access_token } = await ccToken(service, 'orders-app', { scope: 'orders:read' })
+    await accepted(service, 'orders', apiRequest(access_token))
+    const [header, , signature] = access_token.split('.')
+    const forged = `${header}.${b64json({ ...decodeJwt(access_token), scope: 'orders:read orders:write' })}.${signature}`
+    expect(forged.slice(-64)).toBe(access_token.slice(-64))
+    await expectChallenge(await refused(service, 'orders', apiRequest(forged)), 'orders', 'invalid_token', 'the access token signature is invalid')
+    expect(service.stats().jwt).toMatchObject({ size: 1, hits: 0 })
+    // The cached token itself is still served from the cache.
+    await accepted(service, 'orders', apiRequest(access_token))
+    expect(service.stats().jwt.hits).toBe(1)
+  })
+
   it('verifies again a twin of a cached token whose signature differs (the cache is keyed by the whole token)', async () => {
     const clock = testClock(Date.now())
     const { service, store } = makeService(undefined, { clock })
@@ -374,6 +389,59 @@ describe('JWT: verified-token cache', () => {
     await accepted(service, 'orders', apiRequest(good))
     const [h, p] = good.split('.')
     await expectChallenge(await refused(service, 'orders', apiRequest(`${h}.${p}.${'A'.repeat(342)}`)), 'orders', 'invalid_token', 'the access token signature is invalid')
+  })
+})
+
+/**
+ * A header segment seen on a verified token is trusted for its checks (no key of its own, our
+ * `kid`, that key's `alg`) and jose gets the key directly. What must still hold for later tokens
+ * with the very same segment (verified-token cache off, so every check verifies a signature):
+ */
+describe('JWT: a header already seen on a verified token', () => {
+  /** A compact JWS with `segment` as its protected header, signed by `key` (RS256). */
+  async function signWithSegment(key: CryptoKey, segment: string, claims: Record<string, unknown>): Promise<string> {
+    const input = `${segment}.${b64json(claims)}`
+    const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, new TextEncoder().encode(input))
+    return `${input}.${Buffer.from(signature).toString('base64url')}`
+  }
+
+  async function setup() {
+    const clock = testClock()
+    const t = makeService(undefined, { clock, validation: { verifiedJWTCacheSize: 0 } })
+    const key = await activeKey(t.service, t.store)
+    const { access_token } = await ccToken(t.service, 'orders-app', { scope: 'orders:read' })
+    await accepted(t.service, 'orders', apiRequest(access_token))
+    const segment = access_token.split('.')[0]!
+    expect(decodeProtectedHeader(access_token).kid).toBe(key.kid)
+    return { ...t, clock, key, token: access_token, segment }
+  }
+
+  it('accepts another token with that header, signed by its key', async () => {
+    const { service, key, segment } = await setup()
+    await accepted(service, 'orders', apiRequest(await signWithSegment(key.privateKey, segment, ordersClaims(T0, { jti: 'second-token-0002' }))))
+  })
+
+  it('still refuses a tampered payload and a foreign signature under that header', async () => {
+    const { service, token, segment } = await setup()
+    const [, , signature] = token.split('.')
+    const tampered = `${segment}.${b64json({ ...decodeJwt(token), scope: 'orders:read orders:write' })}.${signature}`
+    await expectChallenge(await refused(service, 'orders', apiRequest(tampered)), 'orders', 'invalid_token', 'the access token signature is invalid')
+    const foreign = await generateKeyPair('RS256')
+    const forged = await signWithSegment(foreign.privateKey, segment, ordersClaims(T0))
+    await expectChallenge(await refused(service, 'orders', apiRequest(forged)), 'orders', 'invalid_token', 'the access token signature is invalid')
+  })
+
+  it('refuses a token with that header once its key is deleted by rotateKeys({ invalidate: true })', async () => {
+    const { service, key, segment } = await setup()
+    const later = await signWithSegment(key.privateKey, segment, ordersClaims(T0, { jti: 'after-rotation-0003' }))
+    await service.rotateKeys({ invalidate: true })
+    await expectChallenge(await refused(service, 'orders', apiRequest(later)), 'orders', 'invalid_token', 'the access token is not signed by a known key')
+  })
+
+  it('keeps accepting a token with that header while its key is retired (not deleted)', async () => {
+    const { service, key, segment } = await setup()
+    await service.rotateKeys()
+    await accepted(service, 'orders', apiRequest(await signWithSegment(key.privateKey, segment, ordersClaims(T0, { jti: 'retired-key-0004' }))))
   })
 })
 
