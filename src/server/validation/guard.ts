@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
+import { jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import * as z from 'zod'
 import * as zm from 'zod/mini'
 import { accessTokenClaimsSchema, type AccessTokenClaims, type ClaimsSchema } from '../../shared/schemas.js'
@@ -116,6 +116,13 @@ interface OpaqueEntry {
 const verifiedClaimsSchema = z.looseObject(accessTokenClaimsSchema.shape)
 
 const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'EdDSA']
+
+/** The public key for a token header naming `found` with `alg`: refused unless it is a key of ours and its own algorithm. */
+function acceptKey(found: LoadedKey | undefined, alg: unknown): CryptoKey {
+  if (!found) throw new OAuthError('invalid_token', 'the access token is not signed by a known key', 401)
+  if (alg !== found.alg) throw new OAuthError('invalid_token', 'the access token is not signed with the algorithm of its key', 401)
+  return found.publicKey
+}
 
 /** Whether a token has the three dot-separated segments of a compact JWS (without splitting it). */
 function hasThreeSegments(token: string): boolean {
@@ -323,30 +330,34 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     return loaded !== undefined && loaded.alg === known.alg ? loaded : undefined
   }
 
+  /**
+   * The key function given to jose for a header not seen before, one per context (made once: a
+   * closure per check costs). The key must be one of ours, found by `kid`, and the algorithm is
+   * the key's own (never the token's choice). Answered at once for a loaded key; a store read
+   * only for an unknown `kid`.
+   */
+  const keyFunctions = new WeakMap<ServiceContext, JWTVerifyGetKey>()
+  function keyFunctionFor(ctx: ServiceContext): JWTVerifyGetKey {
+    let keyFunction = keyFunctions.get(ctx)
+    if (keyFunction === undefined) {
+      keyFunction = (header) => {
+        if (header.jku !== undefined || header.x5u !== undefined || header.jwk !== undefined || header.x5c !== undefined) throw new OAuthError('invalid_token', 'the access token names its own key', 401)
+        if (typeof header.kid !== 'string') return acceptKey(undefined, header.alg)
+        const loaded = ctx.keys.loadedKey(header.kid)
+        return loaded ? acceptKey(loaded, header.alg) : ctx.keys.verificationKey(header.kid).then((found) => acceptKey(found, header.alg))
+      }
+      keyFunctions.set(ctx, keyFunction)
+    }
+    return keyFunction
+  }
+
   async function verifyJWT(ctx: ServiceContext, token: string, audiences: string[]): Promise<Verified> {
     const segment = token.slice(0, token.indexOf('.'))
-    let key = keyForKnownHeader(ctx, segment)
-    const knownHeader = key !== undefined
+    const known = keyForKnownHeader(ctx, segment)
     let payload: JWTPayload
-    // The key must be one of ours, found by `kid`, and the algorithm is the key's own (never the
-    // token's choice). Answered at once for a loaded key; a store read only for an unknown `kid`.
-    const accept = (found: LoadedKey | undefined, alg: unknown): CryptoKey => {
-      if (!found) throw new OAuthError('invalid_token', 'the access token is not signed by a known key', 401)
-      if (alg !== found.alg) throw new OAuthError('invalid_token', 'the access token is not signed with the algorithm of its key', 401)
-      key = found
-      return found.publicKey
-    }
+    let header: JWTHeaderParameters
     try {
-      ;({ payload } = await jwtVerify(
-        token,
-        key !== undefined ? key.publicKey : (header) => {
-          if (header.jku !== undefined || header.x5u !== undefined || header.jwk !== undefined || header.x5c !== undefined) throw new OAuthError('invalid_token', 'the access token names its own key', 401)
-          if (typeof header.kid !== 'string') return accept(undefined, header.alg)
-          const loaded = ctx.keys.loadedKey(header.kid)
-          return loaded ? accept(loaded, header.alg) : ctx.keys.verificationKey(header.kid).then((found) => accept(found, header.alg))
-        },
-        verifyOptionsFor(ctx, audiences),
-      ))
+      ;({ payload, protectedHeader: header } = await jwtVerify(token, known !== undefined ? known.publicKey : keyFunctionFor(ctx), verifyOptionsFor(ctx, audiences)))
     } catch (err) {
       if (err instanceof OAuthError || err instanceof StoreUnavailableError) throw err // a key lookup that could not reach the store: 503, not a verdict on the token
       const code = (err as { code?: string }).code
@@ -363,9 +374,11 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     // jose checks iat only against a maximum age; a token from the future is not one we issued.
     if (parsed.data.iat * 1000 > ctx.now() + leeway * 1000) throw new OAuthError('invalid_token', 'the access token iat claim is in the future', 401)
     const claims = parsed.data
-    if (!knownHeader) {
+    // The key function accepted only a string `kid` of ours with its key's own `alg`.
+    const kid = header.kid!
+    if (known === undefined) {
       if (knownHeaders.size >= KNOWN_HEADERS) knownHeaders.clear()
-      knownHeaders.set(segment, { kid: key!.kid, alg: key!.alg })
+      knownHeaders.set(segment, { kid, alg: header.alg })
     }
     const verified: Verified = {
       // Cached and shared by every request with the token: frozen, claims included.
@@ -380,7 +393,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
         claims,
       }),
       mode: claims.iss === issuers?.[1] ? 'acl' : 'policy',
-      kid: key!.kid,
+      kid,
     }
     if (!jwtCacheOn) return verified
     const entry: CachedJWT = { ...verified, token }
