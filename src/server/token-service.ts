@@ -9,6 +9,7 @@ import { resolveConfig, type ResolvedConfig } from './config/resolve.js'
 import type { GatepassConfigInput } from './config/schema.js'
 import { createKeyManager, type KeyManager } from './keys.js'
 import { errorResponse, json, OAuthError } from './lib/responses.js'
+import { pathnameOf } from './lib/url-path.js'
 import { hashPassword } from './secrets.js'
 import { createMemoryStore } from './store/memory.js'
 import { guardStore } from './store/guarded.js'
@@ -265,12 +266,12 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
 
   async function route(request: Request, context: ServiceContext, adapter: RequestContext, state: { mode?: 'policy' | 'acl'; clientId?: string }): Promise<Response> {
     const env = context.resolved.config.environment
-    const url = new URL(request.url)
+    const pathname = pathnameOf(request.url)
     for (const m of mounted) {
-      if (url.pathname === m.prefix || url.pathname.startsWith(`${m.prefix}/`)) return m.handler(request, adapter)
+      if (pathname === m.prefix || pathname.startsWith(`${m.prefix}/`)) return m.handler(request, adapter)
     }
-    if (!url.pathname.startsWith(env.basePath)) return notFound()
-    const match = ROUTES.exec(url.pathname.slice(env.basePath.length))
+    if (!pathname.startsWith(env.basePath)) return notFound()
+    const match = ROUTES.exec(pathname.slice(env.basePath.length))
     if (!match) return notFound()
     const mode = match[1] === 'auth' ? 'policy' : 'acl'
     state.mode = mode

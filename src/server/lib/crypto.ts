@@ -61,10 +61,10 @@ export function randomToken(bytes = 32): string {
  * Both values are expected to be digests of equal length.
  */
 export function timingSafeEqual(actual: string, expected: string): boolean {
-  const a = encoder.encode(actual)
-  const b = encoder.encode(expected)
-  let diff = a.length ^ b.length
-  for (let i = 0; i < b.length; i++) diff |= (a[i % (a.length || 1)] ?? 0) ^ b[i]!
+  // UTF-16 code units compared in place: equal strings have equal units, and nothing is allocated.
+  let diff = actual.length ^ expected.length
+  const length = actual.length || 1
+  for (let i = 0; i < expected.length; i++) diff |= (actual.charCodeAt(i % length) | 0) ^ expected.charCodeAt(i)
   return diff === 0
 }
 

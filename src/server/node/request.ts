@@ -21,6 +21,9 @@ const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024
 
 const kState = Symbol('gatepass.nodeRequest')
 
+/** `text()` and `json()` decode as a Fetch `Request` does (replacing invalid sequences); one decoder serves all. */
+const UTF8 = new TextDecoder()
+
 interface LazyState {
   readonly req: IncomingMessage
   readonly method: string
@@ -134,13 +137,13 @@ class NodeRequest implements LazyRequest {
   async text(): Promise<string> {
     const bytes = takeBody(this[kState])
     if (bytes === undefined) return materialize(this).text()
-    return new TextDecoder().decode(bytes)
+    return UTF8.decode(bytes)
   }
 
   async json(): Promise<unknown> {
     const bytes = takeBody(this[kState])
     if (bytes === undefined) return materialize(this).json()
-    return JSON.parse(new TextDecoder().decode(bytes)) as unknown
+    return JSON.parse(UTF8.decode(bytes)) as unknown
   }
 }
 

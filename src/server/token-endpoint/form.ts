@@ -35,9 +35,12 @@ export async function readBodyLimited(request: Request, limit: number): Promise<
   return decodeUTF8(all)
 }
 
+/** Stateless between calls (no `stream` option), so one decoder serves every request. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
 function decodeUTF8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    return UTF8.decode(bytes)
   } catch {
     throw new OAuthError('invalid_request', 'the request body is not valid UTF-8')
   }
@@ -50,6 +53,7 @@ function tooLarge(limit: number) {
 /** Whether a Content-Type is `application/x-www-form-urlencoded` (any parameters, e.g. charset). */
 export function isFormContentType(value: string | null): boolean {
   if (value === null) return false
+  if (value === 'application/x-www-form-urlencoded') return true // what nearly every client sends
   const [type, ...params] = value.split(';')
   if (type!.trim().toLowerCase() !== 'application/x-www-form-urlencoded') return false
   const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith('charset='))
