@@ -171,7 +171,7 @@ function ownerKey(of: { clientId: string; subject: string; binding: { kind: stri
 export function createValidator(getContext: () => Promise<ServiceContext>, options: ValidationOptions = {}, now: () => number = Date.now, currentContext: () => ServiceContext | undefined = () => undefined): Validator {
   const leeway = options.leeway ?? 30
   const jwtCache = new LRU<CachedJWT>({ maxEntries: options.verifiedJWTCacheSize ?? 10_000, now })
-  /** `verifiedJWTCacheSize: 0` turns the cache off: no lookups at all (hashing a long token key costs). */
+  /** `verifiedJWTCacheSize: 0` turns the cache off: no lookups at all. */
   const jwtCacheOn = (options.verifiedJWTCacheSize ?? 10_000) > 0
   const opaqueCache = new LRU<OpaqueEntry | typeof NEGATIVE>({
     maxEntries: options.opaqueCacheSize ?? 10_000,
