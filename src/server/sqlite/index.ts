@@ -11,6 +11,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { GatepassError, StoreUnavailableError } from '../../shared/errors.js'
 import { invalidArgument } from '../../shared/lib/args.js'
 import type { IssueBatch, KeyRecord, RotateInput, RotateOutcome, TokenStore } from '../store/types.js'
+import { startCheckpointer, type Checkpointer } from './checkpointer.js'
 import { importDriver, loadDriver } from './driver.js'
 import { migrations } from './migrations.js'
 import type { AccessRow, KeyRow, RefreshRow } from './rows.js'
@@ -35,6 +36,15 @@ export interface SQLiteStoreOptions {
   database?: BetterSqlite3.Database | undefined
   /** How long a write waits for another process's lock before failing, in ms. Default `5000`. */
   busyTimeoutDuration?: number | undefined
+  /**
+   * Milliseconds between WAL checkpoints, run in a worker thread on a connection of its own, off
+   * the event loop: a committed write is synced to disk within about this long, and requests
+   * never wait for a checkpoint's disk syncs. `0` leaves checkpoints to SQLite (after every
+   * 1000 pages of WAL, on the connection that commits, i.e. on the event loop). Default `200`.
+   * Used only for a database the store opens from a file `path` (not `':memory:'`, a `file:` URI
+   * or a given `database`).
+   */
+  checkpointInterval?: number | undefined
   /** Loads the `better-sqlite3` module instead of `import('better-sqlite3')`. */
   [loadDriver]?: (() => Promise<unknown>) | undefined
 }
@@ -50,6 +60,11 @@ export interface SQLiteStore extends TokenStore {
   /** The underlying `better-sqlite3` database (for backups and inspection). */
   readonly database: BetterSqlite3.Database
 }
+
+/** SQLite's default `wal_autocheckpoint` (pages). */
+const SQLITE_AUTOCHECKPOINT = 1000
+/** `wal_autocheckpoint` while the checkpointer runs: only if it falls far behind. */
+const BACKSTOP_AUTOCHECKPOINT = 10_000
 
 const SQLITE_PACKAGE = 'better-sqlite3'
 const SQLITE_INSTALL = 'npm install better-sqlite3@12'
@@ -114,6 +129,10 @@ export async function createSQLiteStore(options: SQLiteStoreOptions): Promise<SQ
   if (!database && (typeof path !== 'string' || path === '')) throw invalidArgument('"path" must be a non-empty string')
   const busyTimeout = options.busyTimeoutDuration ?? 5000
   if (!Number.isSafeInteger(busyTimeout) || busyTimeout < 0) throw invalidArgument('"busyTimeoutDuration" must be a non-negative integer')
+  const checkpointInterval = options.checkpointInterval ?? 200
+  if (!Number.isSafeInteger(checkpointInterval) || checkpointInterval < 0 || checkpointInterval > 3_600_000) {
+    throw invalidArgument('"checkpointInterval" must be an integer number of milliseconds from 0 to 3600000')
+  }
 
   let db: BetterSqlite3.Database
   if (database) {
@@ -140,10 +159,24 @@ export async function createSQLiteStore(options: SQLiteStoreOptions): Promise<SQ
     throw storeError(err)
   }
 
-  return buildStore(db, !database)
+  let checkpointer: Checkpointer | null = null
+  if (!database && checkpointInterval > 0 && path !== ':memory:' && !path!.startsWith('file:')) {
+    checkpointer = await startCheckpointer(resolve(path!), checkpointInterval, () => {
+      // The worker died: SQLite's own checkpoints take over again (the handle may be closed by now).
+      try {
+        db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT}`)
+      } catch {
+        // closed
+      }
+    })
+    // SQLite's own checkpoint stays as a backstop, should the worker fall far behind.
+    if (checkpointer) db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT}`)
+  }
+
+  return buildStore(db, !database, checkpointer)
 }
 
-function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
+function buildStore(db: BetterSqlite3.Database, owned: boolean, checkpointer: Checkpointer | null): SQLiteStore {
   const ACCESS_COLUMNS = 'digest, environment, client_id, subject, username, scope, audience, binding_kind, binding_name, issued_at, expires_at, family_id, revoked_at, extra'
   const REFRESH_COLUMNS =
     'digest, family_id, environment, client_id, subject, username, scope, audience, binding_kind, binding_name, format, refresh_count, issued_at, expires_at, access_digest, consumed_at, replay, revoked_at'
@@ -369,6 +402,7 @@ function buildStore(db: BetterSqlite3.Database, owned: boolean): SQLiteStore {
       if (closed) return
       closed = true
       flushIssues()
+      await checkpointer?.close()
       if (owned) db.close()
     },
   }
