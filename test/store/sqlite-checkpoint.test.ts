@@ -5,11 +5,12 @@
  * A checkpoint copies WAL pages into the database file, so the file's size tells from the outside
  * whether one ran (asking SQLite would run one).
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createSQLiteStore } from '../../src/server/sqlite/index.js'
+import { startCheckpointer } from '../../src/server/sqlite/checkpointer.js'
+import { createSQLiteStore, loadDriver } from '../../src/server/sqlite/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'gatepass-checkpoint-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -71,17 +72,32 @@ describe('SQLite WAL checkpoints in a worker thread', () => {
     await store.close()
   })
 
-  it('close() leaves no connection open: the WAL file is removed and everything written is in the database file', async () => {
+  it('close() leaves no connection open: the WAL file is removed (the last connection to close removes it)', async () => {
     const path = file()
     const store = await createSQLiteStore({ path })
     await writeSome(store, path, 50)
     expect(existsSync(`${path}-wal`)).toBe(true)
     await store.close()
     expect(existsSync(`${path}-wal`)).toBe(false)
-    // Everything written is in the database file.
+    // And nothing written was lost.
     const reopened = await createSQLiteStore({ path, checkpointInterval: 0 })
     expect((await reopened.findAccessToken(access(49).digest))?.subject).toBe('subject-49')
     await reopened.close()
+  })
+
+  it('keeps SQLite\'s own checkpoints for a driver loaded some other way (two SQLite copies would not share file locks)', async () => {
+    const store = await createSQLiteStore({ path: file(), [loadDriver]: () => import('better-sqlite3') })
+    expect(store.database.pragma('wal_autocheckpoint', { simple: true })).toBe(1_000)
+    await store.close()
+  })
+
+  it('a worker that cannot open the file does not start (the store keeps SQLite\'s own checkpoints)', async () => {
+    const notADatabase = file()
+    writeFileSync(notADatabase, 'not a database '.repeat(500))
+    let failures = 0
+    expect(await startCheckpointer(notADatabase, 20, () => failures++)).toBeNull()
+    expect(await startCheckpointer(join(dir, 'missing.db'), 20, () => failures++)).toBeNull()
+    expect(failures).toBe(0)
   })
 
   it('refuses a checkpointInterval that is not a whole number of milliseconds', async () => {

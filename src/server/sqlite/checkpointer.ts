@@ -15,18 +15,32 @@
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 
+/** Consecutive failed checkpoints after which the worker gives up (and the store falls back). */
+const MAX_FAILURES = 5
+
 /** The worker's code (CommonJS, evaluated): opens the file, checkpoints on a timer, closes on request. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.driver)
 const db = new Database(workerData.file, { fileMustExist: true })
 db.pragma('synchronous = NORMAL')
-const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)') } catch {} }
-const timer = setInterval(checkpoint, workerData.interval)
+let failures = 0
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)')
+    failures = 0
+  } catch {
+    // A disk or file error that persists: hand checkpoints back to SQLite on the writing connection.
+    if (++failures < ${MAX_FAILURES}) return
+    clearInterval(timer)
+    try { db.close() } catch {}
+    parentPort.postMessage('failed')
+    parentPort.close()
+  }
+}, workerData.interval)
 parentPort.once('message', () => {
   clearInterval(timer)
-  checkpoint()
-  db.close()
+  db.close() // not the last connection: the store's own close() runs the final checkpoint
   parentPort.postMessage('closed')
 })
 parentPort.postMessage('ready')
@@ -34,11 +48,11 @@ parentPort.postMessage('ready')
 
 /** A running checkpointer. */
 export interface Checkpointer {
-  /** Runs a last checkpoint, closes the worker's connection and ends the worker. */
+  /** Closes the worker's connection and ends the worker (at once if it has already failed). */
   close(): Promise<void>
 }
 
-/** How long `close()` waits for the worker's last checkpoint before stopping it. */
+/** How long `close()` waits for the worker to close its connection before stopping it. */
 const CLOSE_TIMEOUT = 5000
 
 /**
@@ -52,12 +66,13 @@ const CLOSE_TIMEOUT = 5000
  */
 export async function startCheckpointer(file: string, interval: number, onFailure: () => void): Promise<Checkpointer | null> {
   let driver: string
+  let worker: Worker
   try {
     driver = createRequire(import.meta.url).resolve('better-sqlite3')
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, interval } })
   } catch {
-    return null
+    return null // no driver to resolve from here, or no worker threads (e.g. the permission model)
   }
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, interval } })
   worker.unref() // never what keeps a process alive
   const started = await new Promise<boolean>((resolve) => {
     worker.once('message', () => resolve(true))
@@ -69,26 +84,32 @@ export async function startCheckpointer(file: string, interval: number, onFailur
     return null
   }
   let closing = false
-  const failed = () => {
+  let ended = false
+  const ends = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  const end = () => {
+    if (ended) return
+    ended = true
     if (!closing) onFailure()
   }
-  worker.once('error', failed)
-  worker.once('exit', failed)
+  worker.on('message', (message) => {
+    if (message === 'failed') end()
+  })
+  worker.once('error', end)
+  worker.once('exit', end)
   return {
     async close() {
       if (closing) return
       closing = true
-      const done = new Promise<void>((resolve) => {
-        const timer = setTimeout(() => void worker.terminate().then(() => resolve()), CLOSE_TIMEOUT)
-        const finish = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-        worker.once('exit', finish)
-        worker.once('message', () => void worker.terminate().then(finish))
-      })
+      if (ended) {
+        await worker.terminate()
+        return
+      }
+      const closed = new Promise<void>((resolve) => worker.once('message', () => resolve()))
       worker.postMessage('close')
-      await done
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([closed, ends, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT)))])
+      clearTimeout(timer)
+      await worker.terminate()
     },
   }
 }

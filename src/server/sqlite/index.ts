@@ -41,8 +41,9 @@ export interface SQLiteStoreOptions {
    * the event loop: a committed write is synced to disk within about this long, and requests
    * never wait for a checkpoint's disk syncs. `0` leaves checkpoints to SQLite (after every
    * 1000 pages of WAL, on the connection that commits, i.e. on the event loop). Default `200`.
-   * Used only for a database the store opens from a file `path` (not `':memory:'`, a `file:` URI
-   * or a given `database`).
+   * Used only for a database the store opens from a file `path` with its own `better-sqlite3`
+   * (not `':memory:'`, a `file:` URI, a given `database` or a driver loaded some other way); if
+   * the worker cannot start, or its checkpoints keep failing, SQLite's own checkpoints take over.
    */
   checkpointInterval?: number | undefined
   /** Loads the `better-sqlite3` module instead of `import('better-sqlite3')`. */
@@ -160,7 +161,11 @@ export async function createSQLiteStore(options: SQLiteStoreOptions): Promise<SQ
   }
 
   let checkpointer: Checkpointer | null = null
-  if (!database && checkpointInterval > 0 && path !== ':memory:' && !path!.startsWith('file:')) {
+  // The worker loads better-sqlite3 as resolved from here: only when the store did the same. Two
+  // copies of SQLite in one process do not see each other's file locks (a checkpoint by one can
+  // release the other's), so a driver loaded some other way keeps SQLite's own checkpoints.
+  const ownDriver = options[loadDriver] === undefined
+  if (!database && ownDriver && checkpointInterval > 0 && path !== ':memory:' && !path!.startsWith('file:')) {
     checkpointer = await startCheckpointer(resolve(path!), checkpointInterval, () => {
       // The worker died: SQLite's own checkpoints take over again (the handle may be closed by now).
       try {
@@ -170,7 +175,13 @@ export async function createSQLiteStore(options: SQLiteStoreOptions): Promise<SQ
       }
     })
     // SQLite's own checkpoint stays as a backstop, should the worker fall far behind.
-    if (checkpointer) db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT}`)
+    try {
+      if (checkpointer) db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT}`)
+    } catch (err) {
+      await checkpointer?.close()
+      db.close()
+      throw storeError(err)
+    }
   }
 
   return buildStore(db, !database, checkpointer)
