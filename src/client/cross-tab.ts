@@ -95,9 +95,14 @@ export function createCrossTab(key: string, adopt: (entry: TokenCacheEntry) => P
   async function settle(seen: number): Promise<void> {
     if (channel && received === seen) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, BROADCAST_GRACE)
+        let last: ReturnType<typeof setTimeout> | undefined
+        // When the grace runs out, one more turn of the event loop first: after a long task (a
+        // busy or throttled tab) the timer and the holder's message are due together, and timers
+        // run first (Node), so the message is taken before giving up on it.
+        const timer = setTimeout(() => (last = setTimeout(done, 0)), BROADCAST_GRACE)
         function done() {
           clearTimeout(timer)
+          clearTimeout(last)
           waiters.delete(done)
           resolve()
         }

@@ -10,28 +10,47 @@ afterEach(() => {
   vi.unstubAllGlobals()
 })
 
-/** A minimal Web Locks implementation (exclusive mode, `ifAvailable`). */
-function fakeLocks() {
+/**
+ * A minimal Web Locks implementation (exclusive mode, `ifAvailable`). `blockAfterWaitedLock` keeps
+ * the thread busy (synchronously) for that many ms right after a waiting request got the lock and
+ * started its callback, as a long task in a busy tab would.
+ */
+function fakeLocks(blockAfterWaitedLock = 0) {
   const held = new Map<string, Promise<void>>()
   const log: string[] = []
+  let onContended!: () => void
+  /** Resolves when a request first finds the lock held. */
+  const contended = new Promise<void>((resolve) => (onContended = resolve))
   async function request(name: string, a: unknown, b?: unknown): Promise<unknown> {
     const [options, callback] = (typeof a === 'function' ? [{}, a] : [a, b]) as [{ ifAvailable?: boolean }, (lock: unknown) => unknown]
     if (options.ifAvailable && held.has(name)) {
       log.push('contended')
+      onContended()
       return callback(null)
     }
-    while (held.has(name)) await held.get(name)
+    let waited = false
+    while (held.has(name)) {
+      waited = true
+      await held.get(name)
+    }
     let release!: () => void
     held.set(name, new Promise<void>((resolve) => (release = resolve)))
     log.push('acquired')
     try {
-      return await callback({ name, mode: 'exclusive' })
+      const result = callback({ name, mode: 'exclusive' })
+      if (waited && blockAfterWaitedLock > 0) {
+        const until = Date.now() + blockAfterWaitedLock
+        while (Date.now() < until) {
+          // busy
+        }
+      }
+      return await result
     } finally {
       held.delete(name)
       release()
     }
   }
-  return { locks: { request }, log }
+  return { locks: { request }, log, contended }
 }
 
 /** One "tab": its own memory cache, same origin (same BroadcastChannel namespace and locks). */
@@ -60,11 +79,15 @@ function nextEvent<E extends keyof TokenClientEvents>(client: TokenClient, event
 
 describe('cross-tab coordination', () => {
   it('two tabs asking at once → one refresh; the waiting tab adopts the broadcast token', async () => {
-    const { locks, log } = fakeLocks()
+    const { locks, log, contended } = fakeLocks()
     vi.stubGlobal('navigator', { locks })
     const ts = mockTokenServer({
+      // The holder's token request is answered only once the other tab has found the lock held
+      // (a fixed delay let a slow machine start the second tab after the first had finished).
       override: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        let timer: ReturnType<typeof setTimeout> | undefined
+        await Promise.race([contended, new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))])
+        clearTimeout(timer)
         return undefined
       },
     })
@@ -78,6 +101,24 @@ describe('cross-tab coordination', () => {
     expect(ts.calls).toHaveLength(1)
     expect(log).toEqual(['acquired', 'contended', 'acquired'])
     expect(await adopted).toMatchObject({ reason: 'broadcast', grant: null, token: { access_token: 'at-1' } })
+  })
+
+  it('a waiting tab still adopts the broadcast when a long task made its grace timer and the message due together', async () => {
+    const { locks, log, contended } = fakeLocks(400) // longer than the 250 ms grace
+    vi.stubGlobal('navigator', { locks })
+    const ts = mockTokenServer({
+      override: async () => {
+        await contended
+        return undefined
+      },
+    })
+    server.use(ts.handler)
+    const a = tab('tabs-7')
+    const b = tab('tabs-7')
+    const [ta, tb] = await Promise.all([a.getToken(), b.getToken()])
+    expect([ta.access_token, tb.access_token]).toEqual(['at-1', 'at-1'])
+    expect(ts.calls).toHaveLength(1)
+    expect(log).toEqual(['acquired', 'contended', 'acquired'])
   })
 
   it('a tab adopts a token another tab broadcast, before it needs one', async () => {
