@@ -230,13 +230,9 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
 
   function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxyName: string, guardOptions?: GuardOptions<C>) {
     const target = edge.api(findProxy(proxyName))
-    const check = validator.guard(findProxy(proxyName), guardOptions)
-    return async function guardRequest(request: Request, context: RequestContext = {}): Promise<GuardResult<C>> {
-      try {
-        return await check(request, () => target.resolveIP(request, context.remoteAddress).clientIP)
-      } catch (err) {
-        return { ok: false, response: failure(err) }
-      }
+    const check = validator.guard(findProxy(proxyName), guardOptions, failure)
+    return function guardRequest(request: Request, context: RequestContext = {}): Promise<GuardResult<C>> {
+      return check(request, () => target.resolveIP(request, context.remoteAddress).clientIP)
     }
   }
 

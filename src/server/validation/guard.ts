@@ -87,8 +87,11 @@ const JWT_CACHE_KEY_CHARS = 32
 
 /** The validation state of a service: caches and key lookups, shared by all of its guards. */
 export interface Validator {
-  /** `clientIP` is resolved only when an IP allow-list needs it. */
-  guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, options?: GuardOptions<C>): (request: Request, clientIP: () => string | undefined) => Promise<GuardResult<C>>
+  /**
+   * `clientIP` is resolved only when an IP allow-list needs it; `failure` answers anything that
+   * is not a verdict on the token (a store outage: 503, a bug: 500), so the check never rejects.
+   */
+  guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, options: GuardOptions<C> | undefined, failure: (error: unknown) => Response): (request: Request, clientIP: () => string | undefined) => Promise<GuardResult<C>>
   /** Drops cached entries of an opaque token (by digest) or of a whole family, on every instance. */
   forget(what: RevocationEvent): Promise<void>
   /** Drops the cached tokens of a client + subject + binding issued up to `at` (`deletePrevious`), on every instance. */
@@ -427,7 +430,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     return { principal: entry.principal, mode: record.binding.kind === 'credential' ? 'acl' : 'policy' }
   }
 
-  function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, guardOptions: GuardOptions<C> = {}) {
+  function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, guardOptions: GuardOptions<C> = {}, failure: (error: unknown) => Response) {
     // Read once: changing the options object later does not change (or weaken) this guard.
     const realm = guardOptions.realm ?? proxy.name
     const scopes: unknown = guardOptions.scopes ?? []
@@ -486,7 +489,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
         return { ok: true, principal: principal as Principal<C> }
       } catch (err) {
         if (err instanceof OAuthError && err.error === 'invalid_token') return { ok: false, response: bearerChallenge({ realm, error: 'invalid_token', description: err.message }) }
-        throw err
+        return { ok: false, response: failure(err) }
       }
     }
   }
