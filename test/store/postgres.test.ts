@@ -112,6 +112,46 @@ if (unreachable) {
       await Promise.all([a.close(), b.close()])
     })
 
+    it('a deletePrevious grant arriving while a refresh rotation of the same owner waits does not leave two live grants (owner lock)', async () => {
+      // Order forced through locks: the rotation is made to wait on its refresh row (held by a
+      // third connection) while the grant arrives; without the owner's lock in the rotation, the
+      // grant's revocation would run on a snapshot without the rotation's new token, and both
+      // the rotated family and the new grant would stay live.
+      const schema = freshSchema()
+      // Its own application_name, so only this store's backends are counted as waiting.
+      const tagged = new URL(url)
+      tagged.searchParams.set('application_name', schema)
+      const store = await createPostgresStore({ connectionString: tagged.href, schema, max: 4 })
+      const owner = { environment: 'prod', clientId: 'app', subject: 'alice', username: 'alice', scope: '', audience: ['a'], binding: { kind: 'proxy' as const, name: 'p' } }
+      const refresh = (digest: string, familyId: string) => ({ ...owner, digest, familyId, format: 'opaque' as const, refreshCount: 0, issuedAt: 1, expiresAt: null, accessDigest: null, consumedAt: null, replay: null, revokedAt: null })
+      await store.issue({ refresh: refresh('r1', 'family-old') })
+      const holder = await admin!.connect()
+      const waiting = async (n: number) => {
+        for (let i = 0; i < 200; i++) {
+          const { rows } = await admin!.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [schema])
+          if (rows[0]!.n >= n) return
+          await new Promise((r) => setTimeout(r, 10))
+        }
+        throw new Error(`expected ${n} waiting backends`)
+      }
+      try {
+        await holder.query('BEGIN')
+        await holder.query(`SELECT 1 FROM "${schema}".refresh_tokens WHERE digest = 'r1' FOR UPDATE`)
+        const rotation = store.rotateRefreshToken({ digest: 'r1', now: 10, replay: new Uint8Array([1]), next: { refresh: refresh('r2', 'family-old') } })
+        await waiting(1)
+        const grant = store.issue({ refresh: refresh('g1', 'family-new'), revokePreviousOf: { environment: 'prod', clientId: 'app', subject: 'alice', binding: owner.binding } })
+        await waiting(2)
+        await holder.query('COMMIT')
+        expect(await rotation).toEqual({ status: 'rotated' })
+        await grant
+      } finally {
+        holder.release()
+      }
+      const { rows } = await admin!.query<{ digest: string }>(`SELECT digest FROM "${schema}".refresh_tokens WHERE revoked_at IS NULL ORDER BY digest`)
+      expect(rows.map((r) => r.digest)).toEqual(['g1'])
+      await store.close()
+    })
+
     it('has an index for every lookup', async () => {
       const schema = freshSchema()
       const store = await createPostgresStore({ connectionString: url, schema })
