@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { Agent, get, request as httpRequest } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http'
+import { connect as http2Connect, createServer as createHttp2Server } from 'node:http2'
+import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { serve, toNodeListener } from '../../src/server/node/index.js'
@@ -513,6 +515,106 @@ describe('toNodeListener', () => {
   })
 })
 
+/** A body stream that yields each chunk after a pause (so the adapter streams it). */
+function slowStream(chunks: unknown[]): ReadableStream<Uint8Array> {
+  let i = 0
+  return new ReadableStream({
+    async pull(controller) {
+      await new Promise((r) => setTimeout(r, 10))
+      if (i < chunks.length) controller.enqueue(chunks[i++] as Uint8Array)
+      else controller.close()
+    },
+  })
+}
+
+describe('toNodeListener: what a handler\'s response may carry', () => {
+  it('drops connection-level headers a handler copied (Transfer-Encoding, Keep-Alive, Connection)', async () => {
+    const server = await start(async () => new Response('abc', { headers: { 'transfer-encoding': 'chunked', 'keep-alive': 'timeout=5', connection: 'keep-alive', 'x-kept': '1' } }))
+    const reply = await send(server)
+    expect(reply.status).toBe(200)
+    expect(reply.body.toString()).toBe('abc')
+    expect(reply.headers['content-length']).toBe('3')
+    expect(reply.headers['transfer-encoding']).toBeUndefined()
+    expect(reply.headers['x-kept']).toBe('1')
+  })
+
+  it('serves such a response over HTTP/2 too (an HTTP/2 stream refuses those headers)', async () => {
+    const errors: unknown[] = []
+    const server = createHttp2Server(toNodeListener(async () => new Response('h2', { headers: { 'transfer-encoding': 'chunked', 'keep-alive': 'timeout=5' } }), { onError: (e) => errors.push(e) }) as never)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const session = http2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    try {
+      const stream = session.request({ ':path': '/' })
+      const [headers] = (await once(stream, 'response')) as [Record<string, unknown>]
+      const chunks: Buffer[] = []
+      for await (const chunk of stream) chunks.push(chunk as Buffer)
+      expect(headers[':status']).toBe(200)
+      expect(Buffer.concat(chunks).toString()).toBe('h2')
+      expect(errors).toEqual([])
+    } finally {
+      session.close()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('sends Latin-1 header values as Latin-1 whatever the body type', async () => {
+    const disposition = 'attachment; filename="café.pdf"'
+    for (const body of ['x', new Uint8Array([120])]) {
+      const server = await start(async () => new Response(body, { headers: { 'content-disposition': disposition } }))
+      const raw = await sendRaw(server, 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+      expect(raw).toContain(`content-disposition: ${disposition}`) // read back as Latin-1: é is one byte, 0xE9
+    }
+  })
+
+  it('answers HEAD for a string body with the Content-Length a GET would carry', async () => {
+    const server = await start(async () => new Response('hello'))
+    const raw = await sendRaw(server, 'HEAD / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+    expect(raw.toLowerCase()).toContain('content-length: 5')
+    expect(raw.endsWith('\r\n\r\n')).toBe(true)
+  })
+
+  it('holds a streamed body to the Content-Length the handler declared: too short or too long cuts the connection and reports it', async () => {
+    for (const [declared, chunks] of [
+      ['10', [new Uint8Array([1, 2, 3])]],
+      ['2', [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5, 6])]],
+    ] as const) {
+      const errors: unknown[] = []
+      const server = await start(async () => new Response(slowStream([...chunks]), { headers: { 'content-length': declared } }), { onError: (e) => errors.push(e) })
+      const outcome = await send(server).then(
+        (reply) => `complete ${reply.body.length}`,
+        (err: Error) => `cut (${err.message})`,
+      )
+      expect(outcome).toMatch(/^cut/)
+      await vi.waitFor(() => expect(errors).toHaveLength(1))
+      expect(errors[0]).toMatchObject({ code: 'ERR_HTTP_CONTENT_LENGTH_MISMATCH' })
+    }
+  })
+
+  it('answers 500 (and reports it) for a body stream that fails at once or yields something other than bytes', async () => {
+    for (const stream of [
+      new ReadableStream({
+        pull() {
+          throw new Error('boom')
+        },
+      }),
+      new ReadableStream({
+        pull(controller) {
+          controller.enqueue('a string')
+          controller.close()
+        },
+      }),
+    ]) {
+      const errors: unknown[] = []
+      const server = await start(async () => new Response(stream as ReadableStream<Uint8Array>), { onError: (e) => errors.push(e) })
+      const reply = await send(server)
+      expect(reply.status).toBe(500)
+      expect(reply.headers['cache-control']).toBe('no-store')
+      expect(JSON.parse(reply.body.toString())).toEqual({ error: 'server_error', error_description: 'internal error' })
+      expect(errors).toHaveLength(1)
+    }
+  })
+})
+
 describe('serve', () => {
   it('listens on 127.0.0.1 by default and reports url and port', async () => {
     const server = await start(async () => new Response('up'))
@@ -533,6 +635,39 @@ describe('serve', () => {
     controller.abort()
     await once(other.server, 'close')
     expect(other.server.listening).toBe(false)
+  })
+
+  it('does not stay up when its signal is aborted while it starts', async () => {
+    const controller = new AbortController()
+    const starting = serve(async () => new Response('up'), { port: 0, signal: controller.signal })
+    controller.abort()
+    await expect(starting).rejects.toMatchObject({ name: 'AbortError' })
+  })
+
+  it('close() with a response under way on a keep-alive connection returns once it is sent, not after the keep-alive timeout', async () => {
+    const started = deferred()
+    const server = await serve(
+      async () => {
+        started.resolve()
+        await new Promise((r) => setTimeout(r, 200))
+        return new Response('done')
+      },
+      { port: 0 },
+    )
+    server.server.keepAliveTimeout = 30_000
+    const agent = new Agent({ keepAlive: true })
+    try {
+      const reply = new Promise<string>((resolve, reject) => {
+        get({ host: '127.0.0.1', port: server.port, agent }, (res) => void readAll(res).then((b) => resolve(b.toString()), reject)).on('error', reject)
+      })
+      await started.promise
+      const t0 = Date.now()
+      await server.close()
+      expect(Date.now() - t0).toBeLessThan(5_000)
+      expect(await reply).toBe('done')
+    } finally {
+      agent.destroy()
+    }
   })
 
   it('validates its options', async () => {

@@ -120,22 +120,39 @@ function sendJSON(res: ServerResponse, status: number, body: string): void {
     res.destroy()
     return
   }
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
-    'cache-control': 'no-store',
-  })
-  res.end(body)
+  try {
+    // Headers a failed writeHead() left behind (e.g. ones an HTTP/2 stream refused) must not be sent.
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'cache-control': 'no-store',
+    })
+    res.end(body)
+  } catch {
+    res.destroy()
+  }
 }
 
-function responseHeaders(response: Response): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {}
+/**
+ * Connection-level headers a handler's response may carry (copied from a `fetch()` response,
+ * say) that describe a connection this server does not have: Node frames the body itself, and an
+ * HTTP/2 stream refuses them outright.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+
+/** Response headers as `writeHead()` takes them: hop-by-hop ones dropped, `Set-Cookie` kept apart. */
+function responseHeaders(response: Response): { headers: Record<string, string | string[]>; latin1: boolean } {
+  const headers: Record<string, string | string[]> = {}
+  let latin1 = false
   response.headers.forEach((value, name) => {
-    if (name !== 'set-cookie') out[name] = value
+    if (name === 'set-cookie' || HOP_BY_HOP.has(name)) return
+    headers[name] = value
+    if (!latin1 && /[^\t\x20-\x7e]/.test(value)) latin1 = true // beyond ASCII (header values hold no other controls)
   })
   const cookies = response.headers.getSetCookie()
-  if (cookies.length > 0) out['set-cookie'] = cookies
-  return out
+  if (cookies.length > 0) headers['set-cookie'] = cookies
+  return { headers, latin1 }
 }
 
 /** Bodies up to this size with a declared Content-Length are read whole before the handler runs. */
@@ -186,26 +203,37 @@ interface ClientState {
   onGone: (() => void) | undefined
 }
 
-async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response, client: ClientState): Promise<void> {
+/** A body chunk as a response stream must yield it (a string or an ArrayBuffer is a handler bug). */
+function chunkOf(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value
+  throw new TypeError('a response body stream yielded a chunk that is not a Uint8Array')
+}
+
+async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response, client: ClientState, onError: (error: unknown) => void): Promise<void> {
   if (client.gone) {
     await response.body?.cancel().catch(() => {})
     return
   }
-  const headers = responseHeaders(response)
+  const { headers, latin1 } = responseHeaders(response)
   // A body made from a string or bytes (the service's own JSON answers, most handlers'
   // responses) is sent as is, in one write; looking at it does not build or touch its stream.
   const whole = bufferedBody(response)
-  const bodyless = req.method === 'HEAD' || response.status === 204 || response.status === 304 || (whole === undefined && response.body === null)
+  const byteLength = whole === undefined ? undefined : typeof whole === 'string' ? Buffer.byteLength(whole) : whole.byteLength
+  const noContent = response.status === 204 || response.status === 304
+  const bodyless = req.method === 'HEAD' || noContent || (whole === undefined && response.body === null)
   if (bodyless) {
     if (whole === undefined) await response.body?.cancel().catch(() => {})
+    // HEAD: the Content-Length a GET would have carried.
+    else if (!noContent) headers['content-length'] = String(byteLength)
     res.writeHead(response.status, response.statusText || undefined, headers)
     res.end()
     return
   }
   if (whole !== undefined) {
-    headers['content-length'] = String(typeof whole === 'string' ? Buffer.byteLength(whole) : whole.byteLength)
+    headers['content-length'] = String(byteLength)
     res.writeHead(response.status, response.statusText || undefined, headers)
-    res.end(whole)
+    // Node writes the head in the encoding of a string body: as bytes, Latin-1 header values stay Latin-1.
+    res.end(latin1 && typeof whole === 'string' ? Buffer.from(whole) : whole)
     return
   }
   const reader = response.body!.getReader()
@@ -221,6 +249,7 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
         res.end()
         return
       }
+      chunkOf(first.value)
       next = reader.read()
       const second = await soon(next)
       if (second !== PENDING && second.done) {
@@ -229,12 +258,15 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
         return
       }
     }
-  } catch {
+  } catch (error) {
+    onError(error)
     await reader.cancel().catch(() => {})
-    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"server_error","error_description":"internal error"}')
-    else res.destroy()
+    sendJSON(res, 500, SERVER_ERROR_BODY)
     return
   }
+  // A Content-Length the handler declared for a stream is held to: a body that turns out longer or
+  // shorter cuts the connection rather than hang the client or spill into the next response.
+  if (headers['content-length'] !== undefined) res.strictContentLength = true
   res.writeHead(response.status, response.statusText || undefined, headers)
   res.flushHeaders()
   const closed = new Promise<void>((resolve) => {
@@ -252,14 +284,15 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
       }
       if (result.done) break
       next = reader.read()
-      if (!res.write(result.value)) {
+      if (!res.write(chunkOf(result.value))) {
         // Backpressure: wait until the socket drains (or closes) before reading more.
         await Promise.race([once(res, 'drain'), closed])
       }
     }
     res.end()
-  } catch {
+  } catch (error) {
     // The body stream failed after the headers were sent: the only honest signal left is to cut the connection.
+    onError(error)
     await reader.cancel().catch(() => {})
     res.destroy()
   }
@@ -389,7 +422,7 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
         sendJSON(res, 500, SERVER_ERROR_BODY)
         return
       }
-      await writeResponse(req, res, response, client)
+      await writeResponse(req, res, response, client, (error) => onError(error, request))
     })().catch((error: unknown) => {
       onError(error, request)
       if (!res.headersSent) sendJSON(res, 500, SERVER_ERROR_BODY)
@@ -509,12 +542,20 @@ export async function serve(handler: FetchHandler, options: ServeOptions = {}): 
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= new Promise<void>((resolve, reject) => {
+      // A connection whose response is still under way closes right after it instead of idling
+      // for the keep-alive timeout (read when each response finishes).
+      server.keepAliveTimeout = 1
       server.close((err) => (err ? reject(err) : resolve()))
       server.closeIdleConnections()
     })
     return closing
   }
   if (signal) {
+    // Aborted while the server was starting: it does not stay up.
+    if (signal.aborted) {
+      await close()
+      signal.throwIfAborted()
+    }
     const onAbort = () => void close().catch(() => {})
     signal.addEventListener('abort', onAbort, { once: true })
     server.once('close', () => signal.removeEventListener('abort', onAbort))
