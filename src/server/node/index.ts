@@ -319,7 +319,9 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
  *   `http:`/`https:` from the socket; a malformed target or Host header gets a 400.
  * - `request.signal` aborts when the client closes the connection before the response is sent.
  * - The response body is streamed back with backpressure; several `Set-Cookie` headers stay
- *   separate; HEAD responses carry no body.
+ *   separate; HEAD responses carry no body. Connection-level headers of the response
+ *   (`Connection`, `Keep-Alive`, `Transfer-Encoding`, …) are not sent, and a `Content-Length` the
+ *   handler set on a streamed body is enforced (a mismatch cuts the connection and goes to `onError`).
  * - `context.remoteAddress` is the socket's peer address (`::ffff:` prefix of IPv4-mapped
  *   addresses removed); `X-Forwarded-For` is left to the handler's XFF settings.
  * - When the handler throws, the client gets a 500 `{"error":"server_error"}` JSON body; the
