@@ -11,6 +11,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { invalidArgument } from '../../shared/lib/args.js'
+import { CONNECTION_HEADERS } from '../lib/hop-by-hop.js'
 import { deferKnownBodies } from '../lib/known-body.js'
 import type { FetchHandler, RequestContext } from '../types.js'
 import { abortNodeRequest, createNodeRequest, drainNodeRequest } from './request.js'
@@ -139,7 +140,7 @@ function sendJSON(res: ServerResponse, status: number, body: string): void {
  * say) that describe a connection this server does not have: Node frames the body itself, and an
  * HTTP/2 stream refuses them outright.
  */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+const HOP_BY_HOP = new Set(CONNECTION_HEADERS)
 
 /** Response headers as `writeHead()` takes them: hop-by-hop ones dropped, `Set-Cookie` kept apart. */
 function responseHeaders(response: Response): { headers: Record<string, string | string[]>; latin1: boolean } {

@@ -1,4 +1,5 @@
 import { appendForwardedFor } from '../http/client-ip.js'
+import { CONNECTION_HEADERS } from '../lib/hop-by-hop.js'
 import { json } from '../lib/responses.js'
 import type { Principal } from '../principal.js'
 
@@ -21,7 +22,8 @@ export interface ProxyHandlerOptions {
 }
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, never forwarded. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']
+/** What a proxy never forwards: the connection's own headers, and proxy authentication between client and this hop. */
+const HOP_BY_HOP = [...CONNECTION_HEADERS, 'proxy-authenticate', 'proxy-authorization']
 
 function stripHopByHop(headers: Headers): Headers {
   const out = new Headers(headers)
