@@ -409,7 +409,8 @@ function joseFailure(err: unknown): Error {
   if (err instanceof errors.JWKSMultipleMatchingKeys) return new InvalidTokenError('more than one key of the issuer matches the access token', { cause: err })
   if (err instanceof errors.JOSEAlgNotAllowed) return new TokenHeaderError('the "alg" header is not allowed', { cause: err })
   if (err instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError('the access token signature is invalid', { cause: err })
-  if (err instanceof errors.JOSEError) return new InvalidTokenError('the access token is invalid', { cause: err })
-  if (err instanceof Error) return err
+  // Anything else jose throws while checking a token (a key of the issuer it refuses to use, e.g.
+  // an RSA key under 2048 bits, is a TypeError) is a verdict on this token, never an exception
+  // out of check(): a forged token naming such a key must get a 401.
   return new InvalidTokenError('the access token is invalid', { cause: err })
 }

@@ -295,12 +295,31 @@ describe('createJWTVerifier: check() responses (RFC 6750)', () => {
     }
   })
 
-  it('bad token → 401 invalid_token with the description (quotes escaped)', async () => {
+  it('bad token → 401 invalid_token with the description in the characters RFC 6750 §3 allows (no " or \\)', async () => {
     const result = await verifier({ realm: 'orders' }).check(bearer(await sign(k1, { header: { typ: 'JWT' } })))
     if (result.ok) throw new Error('expected a failure')
     expect(result.response.status).toBe(401)
-    expect(result.response.headers.get('www-authenticate')).toBe('Bearer realm="orders", error="invalid_token", error_description="the \\"typ\\" header must be \\"at+jwt\\""')
-    expect(await result.response.json()).toEqual({ error: 'invalid_token', error_description: 'the "typ" header must be "at+jwt"' })
+    expect(result.response.headers.get('www-authenticate')).toBe(`Bearer realm="orders", error="invalid_token", error_description="the 'typ' header must be 'at+jwt'"`)
+    expect(await result.response.json()).toEqual({ error: 'invalid_token', error_description: "the 'typ' header must be 'at+jwt'" })
+  })
+
+  it('a forged token naming a key of the issuer that jose refuses to use (RSA under 2048 bits) → 401, not an exception', async () => {
+    const { generateKeyPairSync } = await import('node:crypto')
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' })
+    served = [k1.jwk, { ...small, kid: 'legacy-1024', alg: 'RS256', use: 'sig' } as JWK]
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+    const forged = `${b64({ alg: 'RS256', kid: 'legacy-1024', typ: 'at+jwt' })}.${b64(defaultClaims())}.AAAA`
+    const result = await verifier().check(bearer(forged))
+    if (result.ok) throw new Error('expected a failure')
+    expect(result.response.status).toBe(401)
+    expect(result.response.headers.get('www-authenticate')).toBe(challenge('the access token is invalid'))
+  })
+
+  it('a realm (or audience) outside ASCII is percent-encoded in the challenge instead of making check() throw', async () => {
+    const result = await verifier({ realm: 'заказы' }).check(new Request('https://api.example/orders'))
+    if (result.ok) throw new Error('expected a failure')
+    expect(result.response.status).toBe(401)
+    expect(result.response.headers.get('www-authenticate')).toBe(`Bearer realm="${encodeURIComponent('заказы')}"`)
   })
 
   it('expired token → 401 invalid_token', async () => {
