@@ -277,6 +277,9 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
     } catch (cause) {
       throw new VerifierUnavailableError('the authorization server metadata "jwks_uri" is invalid', { cause })
     }
+    // Metadata read over https cannot send the keys over plain http: anyone on the path could
+    // then serve a key of their own and sign tokens with it.
+    if (url.protocol === 'https:' && jwks.protocol !== 'https:') throw new VerifierUnavailableError('the authorization server metadata "jwks_uri" must use https, as the metadata does')
     return createRemote(jwks)
   }
 

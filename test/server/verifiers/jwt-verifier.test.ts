@@ -459,6 +459,13 @@ describe('createJWTVerifier: metadataUrl (RFC 8414)', () => {
     await expect(v.verify(token)).resolves.toMatchObject({ subject: 'alice' })
   })
 
+  it('https metadata naming an http jwks_uri → ERR_VERIFIER_UNAVAILABLE, and no key is fetched in cleartext', async () => {
+    metadataBody = { issuer: ISSUER, jwks_uri: JWKS_URL.replace('https:', 'http:') }
+    const v = createJWTVerifier({ issuer: ISSUER, metadataUrl: METADATA_URL, audience: AUDIENCE })
+    await rejects(v.verify(await sign(k1)), 'ERR_VERIFIER_UNAVAILABLE', 'the authorization server metadata "jwks_uri" must use https, as the metadata does')
+    expect(jwksRequests).toBe(0)
+  })
+
   it('no jwks_uri → ERR_VERIFIER_UNAVAILABLE', async () => {
     metadataBody = { issuer: ISSUER }
     const v = createJWTVerifier({ issuer: ISSUER, metadataUrl: METADATA_URL, audience: AUDIENCE })
