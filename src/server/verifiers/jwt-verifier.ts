@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwksCache as joseJWKSCache, jwtVerify } from 'jose'
-import type { ExportedJWKSCache, JWSHeaderParameters, JWTPayload, RemoteJWKSet } from 'jose'
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwksCache as joseJWKSCache, jwtVerify } from 'jose'
+import type { ExportedJWKSCache, JSONWebKeySet, JWSHeaderParameters, JWTPayload, RemoteJWKSet } from 'jose'
 import * as z from 'zod/mini'
 import { invalidArgument } from '../../shared/lib/args.js'
 import { accessTokenClaimsSchema, authorizationServerMetadataSchema } from '../../shared/schemas.js'
@@ -154,6 +154,11 @@ interface CachedVerification {
  * fetch shows their `kid` is gone, and a stale JWKS is refetched before an entry is used. The
  * principal is deeply frozen (it is shared between callers).
  *
+ * When the JWKS or metadata endpoint fails, nothing is fetched again for `min(cooldownDuration,
+ * 5 s)`, and the keys of the last successful JWKS fetch keep verifying for up to an hour past
+ * their `cacheMaxAge` (a token naming a key they lack gets a 401); with no such keys, checks
+ * answer 503 until a fetch succeeds. JWKS keys named by https metadata must come over https.
+ *
  * > [!WARNING]
  * > Option errors throw a `TypeError` with `code` `ERR_INVALID_ARG_TYPE` or `ERR_INVALID_ARG_VALUE`
  * > at creation, not on the first request.
@@ -253,6 +258,28 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
     })
   }
 
+  /**
+   * When a fetch fails (the issuer is down or slow), nothing is fetched again for
+   * {@link failureBackoff} ms, and the keys of the last successful fetch keep verifying tokens for
+   * up to {@link STALE_KEYS_GRACE} ms past their `cacheMaxAge`: an outage of the JWKS endpoint is
+   * not passed on to every request (each one fetching again), and tokens of known keys keep
+   * passing. A token naming a key the last set did not have gets a 401 meanwhile.
+   */
+  const failureBackoff = Math.min(cooldownDuration, 5_000)
+  let jwksFailedAt: number | null = null
+  let metadataFailure: { at: number; error: unknown } | null = null
+  let staleSet: { jwks: JSONWebKeySet; local: ReturnType<typeof createLocalJWKSet> } | undefined
+
+  /** The key set of the last successful fetch while it is within its grace, else `undefined`. */
+  function staleKeys(): ReturnType<typeof createLocalJWKSet> | undefined {
+    const { jwks, uat } = cacheStore
+    if (jwks === undefined || uat === undefined || Date.now() - uat > cacheMaxAge + STALE_KEYS_GRACE) return undefined
+    if (staleSet?.jwks !== jwks) staleSet = { jwks, local: createLocalJWKSet(jwks) }
+    return staleSet.local
+  }
+
+  const backingOff = (since: number | null) => since !== null && Date.now() - since < failureBackoff
+
   async function loadMetadata(url: URL): Promise<RemoteJWKSet> {
     let response: Response
     try {
@@ -286,10 +313,16 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
   async function keySet(): Promise<RemoteJWKSet> {
     if (remote) return remote
     if (pendingMetadata && canShareInFlight()) return pendingMetadata
+    // The metadata failed a moment ago: the same answer, without asking again.
+    if (metadataFailure !== null && backingOff(metadataFailure.at)) throw metadataFailure.error
     const started: Promise<RemoteJWKSet> = loadMetadata(metadataUrl!).then(
-      (set) => (remote ??= set),
+      (set) => {
+        metadataFailure = null
+        return (remote ??= set)
+      },
       (err: unknown) => {
         if (pendingMetadata === started) pendingMetadata = undefined
+        metadataFailure = { at: Date.now(), error: err }
         throw err
       },
     )
@@ -310,10 +343,21 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
 
   async function resolveKey(header: JWSHeaderParameters, token: unknown): Promise<CryptoKey> {
     const set = await keySet()
+    const input = token as Parameters<RemoteJWKSet>[1]
+    if (backingOff(jwksFailedAt)) {
+      const stale = staleKeys()
+      if (stale) return stale(header, input)
+      throw new VerifierUnavailableError('the key set is unavailable')
+    }
     try {
-      return await set(header, token as Parameters<RemoteJWKSet>[1])
+      const key = await set(header, input)
+      jwksFailedAt = null
+      return key
     } catch (err) {
       if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSENotSupported) throw err
+      jwksFailedAt = Date.now()
+      const fallback = staleKeys()
+      if (fallback) return fallback(header, input)
       throw new VerifierUnavailableError('the key set is unavailable', { cause: err })
     }
   }
@@ -370,14 +414,22 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
     const digest = digestKey(token)
     syncRetiredKeys()
     let hit = tokens.get(digest)
+    // A verified token outlives its key set's TTL only while the set is re-read (or, the issuer
+    // being down, while the last set is within its grace: it held the token's key).
     if (hit && remote && !remote.fresh) {
-      try {
-        await remote.reload()
-      } catch (cause) {
-        throw new VerifierUnavailableError('the key set is unavailable', { cause })
+      if (backingOff(jwksFailedAt)) {
+        if (!staleKeys()) throw new VerifierUnavailableError('the key set is unavailable')
+      } else {
+        try {
+          await remote.reload()
+          jwksFailedAt = null
+        } catch (cause) {
+          jwksFailedAt = Date.now()
+          if (!staleKeys()) throw new VerifierUnavailableError('the key set is unavailable', { cause })
+        }
+        syncRetiredKeys()
+        hit = tokens.get(digest)
       }
-      syncRetiredKeys()
-      hit = tokens.get(digest)
     }
     const principal = hit ? (hit.principal as Principal<C>) : await verifyCold(token, digest)
     return requireScopes(principal, requiredScopes)
@@ -398,6 +450,9 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
     },
   }
 }
+
+/** How long past its `cacheMaxAge` the last fetched key set keeps verifying while fetches fail. */
+const STALE_KEYS_GRACE = 3_600_000
 
 /** Maps a jose (or our own) error thrown while verifying to the coded error to throw. */
 function joseFailure(err: unknown): Error {

@@ -436,6 +436,38 @@ describe('createJWTVerifier: JWKS cache', () => {
   })
 })
 
+describe('createJWTVerifier: the JWKS endpoint failing', () => {
+  it('keeps verifying with the last fetched keys past their TTL, fetches again only after a backoff, and refuses unknown kids with 401', async () => {
+    const v = verifier({ cacheMaxAge: 300, cooldownDuration: 100, tokenCacheMaxEntries: 0 })
+    await v.verify(await sign(k1, { claims: { jti: 'first' } }))
+    expect(jwksRequests).toBe(1)
+    vi.setSystemTime(T0 + 400) // the set is stale now
+    jwksStatus = 500
+    for (let i = 0; i < 50; i++) await expect(v.verify(await sign(k1, { claims: { jti: `during-${i}` } }))).resolves.toMatchObject({ subject: 'alice' })
+    expect(jwksRequests).toBe(2) // one failed attempt, then the backoff
+    await rejects(v.verify(await sign(k2)), 'ERR_JWKS_NO_MATCHING_KEY', 'no key of the issuer matches the access token')
+    expect(jwksRequests).toBe(2)
+    vi.setSystemTime(T0 + 500) // backoff over: asked again (still failing, still served from the last set)
+    await v.verify(await sign(k1, { claims: { jti: 'after' } }))
+    expect(jwksRequests).toBe(3)
+    jwksStatus = 200
+    served = [k1.jwk, k2.jwk]
+    vi.setSystemTime(T0 + 600)
+    await expect(v.verify(await sign(k2, { claims: { jti: 'recovered' } }))).resolves.toMatchObject({ subject: 'alice' })
+    expect(jwksRequests).toBe(4)
+  })
+
+  it('answers 503 when there never was a good key set, without asking again during the backoff', async () => {
+    jwksStatus = 500
+    const v = verifier({ cooldownDuration: 1_000 })
+    for (let i = 0; i < 10; i++) {
+      const result = await v.check(bearer(await sign(k1, { claims: { jti: `cold-${i}` } })))
+      expect(result.ok || result.response.status).toBe(503)
+    }
+    expect(jwksRequests).toBe(1)
+  })
+})
+
 describe('createJWTVerifier: metadataUrl (RFC 8414)', () => {
   it('fetches the metadata once (single-flight) and uses its jwks_uri', async () => {
     const v = createJWTVerifier({ issuer: ISSUER, metadataUrl: METADATA_URL, audience: AUDIENCE })
@@ -446,17 +478,23 @@ describe('createJWTVerifier: metadataUrl (RFC 8414)', () => {
     expect(jwksRequests).toBe(1)
   })
 
-  it('issuer mismatch → ERR_VERIFIER_UNAVAILABLE (503), retried on the next call', async () => {
+  it('issuer mismatch → ERR_VERIFIER_UNAVAILABLE (503); not asked again for 5 s, then retried', async () => {
     metadataBody = { issuer: 'https://evil.example', jwks_uri: JWKS_URL }
     const v = createJWTVerifier({ issuer: ISSUER, metadataUrl: METADATA_URL, audience: AUDIENCE })
     const token = await sign(k1)
     await rejects(v.verify(token), 'ERR_VERIFIER_UNAVAILABLE', 'the authorization server metadata "issuer" does not match')
-    const result = await v.check(bearer(token))
-    expect(result.ok || result.response.status).toBe(503)
-    expect(metadataRequests).toBe(2)
+    for (let i = 0; i < 20; i++) {
+      const result = await v.check(bearer(token))
+      expect(result.ok || result.response.status).toBe(503)
+    }
+    expect(metadataRequests).toBe(1)
     expect(jwksRequests).toBe(0)
     metadataBody = { issuer: ISSUER, jwks_uri: JWKS_URL }
+    vi.setSystemTime(T0 + 4_999)
+    await rejects(v.verify(token), 'ERR_VERIFIER_UNAVAILABLE', 'the authorization server metadata "issuer" does not match')
+    vi.setSystemTime(T0 + 5_000)
     await expect(v.verify(token)).resolves.toMatchObject({ subject: 'alice' })
+    expect(metadataRequests).toBe(2)
   })
 
   it('https metadata naming an http jwks_uri → ERR_VERIFIER_UNAVAILABLE, and no key is fetched in cleartext', async () => {
