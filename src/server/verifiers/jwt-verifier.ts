@@ -383,10 +383,14 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
     const header = checkHeader(token)
     const now = Date.now()
     let payload: JWTPayload
+    const verifyOptions = { issuer, audience, algorithms, clockTolerance: leeway, currentDate: new Date(now) }
     try {
-      ;({ payload } = await jwtVerify(token, resolveKey, { issuer, audience, algorithms, clockTolerance: leeway, currentDate: new Date(now) }))
+      ;({ payload } = await jwtVerify(token, resolveKey, verifyOptions))
     } catch (err) {
-      throw joseFailure(err)
+      if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw joseFailure(err)
+      // No `kid` and several keys fit (RFC 7515 makes `kid` optional; two keys are usual during a
+      // rotation): the one whose signature verifies decides.
+      payload = await verifyWithCandidates(token, err, verifyOptions)
     } finally {
       syncRetiredKeys()
     }
@@ -453,6 +457,20 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
 
 /** How long past its `cacheMaxAge` the last fetched key set keeps verifying while fetches fail. */
 const STALE_KEYS_GRACE = 3_600_000
+
+/** The payload verified with the first of jose's candidate keys whose signature matches. */
+async function verifyWithCandidates(token: string, candidates: errors.JWKSMultipleMatchingKeys, options: Parameters<typeof jwtVerify>[2]): Promise<JWTPayload> {
+  let last: unknown
+  for await (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, options)).payload
+    } catch (err) {
+      if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw joseFailure(err)
+      last = err
+    }
+  }
+  throw joseFailure(last ?? new errors.JWSSignatureVerificationFailed())
+}
 
 /** Maps a jose (or our own) error thrown while verifying to the coded error to throw. */
 function joseFailure(err: unknown): Error {

@@ -436,6 +436,16 @@ describe('createJWTVerifier: JWKS cache', () => {
   })
 })
 
+describe('createJWTVerifier: a token without kid', () => {
+  it('is verified with whichever of several fitting keys signed it (a rotation serves two), and refused when none did', async () => {
+    served = [k1.jwk, k2.jwk]
+    const v = verifier()
+    await expect(v.verify(await sign(k2, { header: { kid: undefined }, claims: { jti: 'no-kid-k2' } }))).resolves.toMatchObject({ subject: 'alice' })
+    await expect(v.verify(await sign(k1, { header: { kid: undefined }, claims: { jti: 'no-kid-k1' } }))).resolves.toMatchObject({ subject: 'alice' })
+    await rejects(v.verify(await sign(attacker, { header: { kid: undefined } })), 'ERR_INVALID_TOKEN', 'the access token signature is invalid')
+  })
+})
+
 describe('createJWTVerifier: the JWKS endpoint failing', () => {
   it('keeps verifying with the last fetched keys past their TTL, fetches again only after a backoff, and refuses unknown kids with 401', async () => {
     const v = verifier({ cacheMaxAge: 300, cooldownDuration: 100, tokenCacheMaxEntries: 0 })
