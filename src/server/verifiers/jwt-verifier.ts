@@ -48,14 +48,16 @@ const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
 
 /**
  * A JWKS cache to seed a verifier with and to persist after it fetched (for serverless runtimes
- * that start cold): jose's `{ jwks, uat }` shape, or `{}` to be filled on the first fetch.
+ * that start cold): jose's `{ jwks, uat }` shape, or `{}` to be filled on the first fetch. With
+ * `metadataUrl`, the `jwks_uri` it named is kept too (`jwksUri`, with `issuer`), so a seeded cold
+ * start needs neither the metadata nor the JWKS endpoint.
  *
  * > [!WARNING]
  * > Its keys are trusted for signature verification: only trusted code may write it.
  *
  * @group Validation
  */
-export type JWKSCache = ExportedJWKSCache | Record<string, never>
+export type JWKSCache = (ExportedJWKSCache & { /** The `jwks_uri` read from `metadataUrl` (gatepass adds it). */ jwksUri?: string; /** The issuer it was read for. */ issuer?: string }) | Record<string, never>
 
 /**
  * Options of {@link createJWTVerifier}.
@@ -70,7 +72,8 @@ export interface JWTVerifierOptions<C extends AccessTokenClaims = AccessTokenCla
   jwksUri?: string | URL
   /**
    * RFC 8414 metadata URL (e.g. `https://as.example/.well-known/oauth-authorization-server`): fetched
-   * once (one request for concurrent callers, retried on the next call after a failure); its
+   * once (one request for concurrent callers; after a failure, retried at most once per
+   * `min(cooldownDuration, 5 s)`), or not at all when `jwksCache` was exported after reading it; its
    * `issuer` must equal `issuer` and its `jwks_uri` is used. Give this or `jwksUri`.
    */
   metadataUrl?: string | URL
@@ -239,7 +242,7 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
   const tokenCacheMaxEntries = duration(options.tokenCacheMaxEntries, 'tokenCacheMaxEntries', 10_000, { integer: true })
   const fetchImpl = optionalFunction<FetchLike>(options.fetch, 'fetch')
   if (options.jwksCache !== undefined && !isObject(options.jwksCache)) throw invalidArgument('"jwksCache" must be an object', 'ERR_INVALID_ARG_TYPE')
-  const cacheStore = (options.jwksCache ?? {}) as Partial<ExportedJWKSCache>
+  const cacheStore = (options.jwksCache ?? {}) as Partial<ExportedJWKSCache> & { jwksUri?: unknown; issuer?: unknown }
 
   const tokens = tokenCacheMaxEntries > 0 ? new LRU<CachedVerification>({ maxEntries: tokenCacheMaxEntries, now: () => Date.now() }) : null
   // What the last purge saw of the JWKS cache (jose replaces `jwks` and `uat` on every fetch).
@@ -306,8 +309,21 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
     }
     // Metadata read over https cannot send the keys over plain http: anyone on the path could
     // then serve a key of their own and sign tokens with it.
-    if (url.protocol === 'https:' && jwks.protocol !== 'https:') throw new VerifierUnavailableError('the authorization server metadata "jwks_uri" must use https, as the metadata does')
+    if (!sameSecurity(url, jwks)) throw new VerifierUnavailableError('the authorization server metadata "jwks_uri" must use https, as the metadata does')
+    cacheStore.jwksUri = jwks.href
+    cacheStore.issuer = issuer
     return createRemote(jwks)
+  }
+
+  /** Keys named by https metadata come over https too. */
+  function sameSecurity(metadata: URL, jwks: URL): boolean {
+    return metadata.protocol !== 'https:' || jwks.protocol === 'https:'
+  }
+
+  // A seed exported after reading this issuer's metadata names its `jwks_uri`: no metadata fetch.
+  if (!remote && metadataUrl && typeof cacheStore.jwksUri === 'string' && cacheStore.issuer === issuer && URL.canParse(cacheStore.jwksUri)) {
+    const seeded = new URL(cacheStore.jwksUri)
+    if ((seeded.protocol === 'https:' || seeded.protocol === 'http:') && sameSecurity(metadataUrl, seeded)) remote = createRemote(seeded)
   }
 
   async function keySet(): Promise<RemoteJWKSet> {

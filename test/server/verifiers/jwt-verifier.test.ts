@@ -514,6 +514,26 @@ describe('createJWTVerifier: metadataUrl (RFC 8414)', () => {
     expect(jwksRequests).toBe(0)
   })
 
+  it('a jwksCache exported after reading the metadata seeds a cold start that needs neither endpoint', async () => {
+    const warm: JWKSCache = {}
+    await createJWTVerifier({ issuer: ISSUER, metadataUrl: METADATA_URL, audience: AUDIENCE, jwksCache: warm }).verify(await sign(k1))
+    expect(warm).toMatchObject({ jwksUri: JWKS_URL, issuer: ISSUER })
+    const persisted = JSON.parse(JSON.stringify(warm)) as JWKSCache
+    server.use(
+      http.get(METADATA_URL, () => {
+        metadataRequests++
+        return new HttpResponse(null, { status: 502 })
+      }),
+    )
+    const before = { metadataRequests, jwksRequests }
+    const cold = createJWTVerifier({ issuer: ISSUER, metadataUrl: METADATA_URL, audience: AUDIENCE, jwksCache: persisted })
+    await expect(cold.verify(await sign(k1, { claims: { jti: 'cold-start' } }))).resolves.toMatchObject({ subject: 'alice' })
+    expect({ metadataRequests, jwksRequests }).toEqual(before)
+    // A seed read for another issuer is not used.
+    const other = createJWTVerifier({ issuer: ISSUER, metadataUrl: METADATA_URL, audience: AUDIENCE, jwksCache: { ...persisted, issuer: 'https://other.example' } as JWKSCache })
+    await rejects(other.verify(await sign(k1)), 'ERR_VERIFIER_UNAVAILABLE', 'the authorization server metadata is unavailable')
+  })
+
   it('no jwks_uri → ERR_VERIFIER_UNAVAILABLE', async () => {
     metadataBody = { issuer: ISSUER }
     const v = createJWTVerifier({ issuer: ISSUER, metadataUrl: METADATA_URL, audience: AUDIENCE })
