@@ -367,6 +367,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     async close() {
       stopCleanup?.()
       stopKeyEvents?.()
+      validator.close()
       await store.close()
     },
     async rotateKeys(rotateOptions = {}) {

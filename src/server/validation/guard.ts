@@ -98,6 +98,8 @@ export interface Validator {
   forgetPrevious(of: { clientId: string; subject: string; binding: { kind: string; name: string } }, at: number): Promise<void>
   /** Empties the verified-JWT cache (after a key rotation). */
   clearJWT(): void
+  /** Stops listening to the revocation bus (the service is closing). */
+  close(): void
   /** Cache statistics. */
   stats(): { jwt: { size: number; hits: number; misses: number }; opaque: { size: number; bytes: number; hits: number; misses: number } }
 }
@@ -125,6 +127,37 @@ function acceptKey(found: LoadedKey | undefined, alg: unknown): CryptoKey {
   if (!found) throw new OAuthError('invalid_token', 'the access token is not signed by a known key', 401)
   if (alg !== found.alg) throw new OAuthError('invalid_token', 'the access token is not signed with the algorithm of its key', 401)
   return found.publicKey
+}
+
+/**
+ * What a shared-cache (`at:`) entry must hold to be used: an access-token record of this digest.
+ * Anything else (corrupt, truncated, another shape) is a miss that the store answers.
+ */
+const sharedRecordSchema = z.object({
+  digest: z.string(),
+  environment: z.string(),
+  clientId: z.string(),
+  subject: z.string(),
+  username: z.string().nullable(),
+  scope: z.string(),
+  audience: z.array(z.string()),
+  binding: z.object({ kind: z.enum(['proxy', 'group', 'credential']), name: z.string() }),
+  issuedAt: z.number(),
+  expiresAt: z.number().nullable(),
+  familyId: z.string().nullable(),
+  revokedAt: z.number().nullable(),
+  extra: z.optional(z.record(z.string(), z.unknown())),
+})
+
+function sharedRecord(text: string, digest: string): AccessTokenRecord | null {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return null
+  }
+  const parsed = sharedRecordSchema.safeParse(value)
+  return parsed.success && parsed.data.digest === digest ? (parsed.data as AccessTokenRecord) : null
 }
 
 /** Whether a token has the three dot-separated segments of a compact JWS (without splitting it). */
@@ -228,7 +261,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
   }
   // An event from another instance also clears the shared entry of a revoked token: one written
   // here from a read that raced the revocation is gone once the event arrives.
-  bus?.subscribe((event) => {
+  const unsubscribe = bus?.subscribe((event) => {
     dropLocal(event)
     if (shared && event.digest !== undefined) void shared.delete(`at:${event.digest}`).catch(() => {})
   })
@@ -242,8 +275,10 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
 
   async function lookup(ctx: ServiceContext, digest: string, startedAt: number): Promise<AccessTokenRecord | null> {
     const fromShared = shared ? await shared.get(`at:${digest}`) : null
-    if (fromShared !== null) {
-      const record = await remember(JSON.parse(fromShared) as AccessTokenRecord)
+    const parsedShared = fromShared === null ? null : sharedRecord(fromShared, digest)
+    if (fromShared !== null && parsedShared === null) void shared!.delete(`at:${digest}`).catch(() => {}) // unreadable: ask the store
+    if (parsedShared !== null) {
+      const record = await remember(parsedShared)
       // A family or an owner's earlier tokens revoked since (reuse detection, refresh-token
       // revocation, deletePrevious) leave a marker: a shared entry older than it asks the store.
       const familyMark = record.familyId === null ? null : await shared!.get(`rf:${record.familyId}`)
@@ -496,6 +531,9 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
 
   return {
     guard,
+    close() {
+      unsubscribe?.()
+    },
     clearJWT() {
       jwtCache.clear()
     },

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { createMemoryStore, type RevocationBus, type RevocationEvent, type SharedCache } from '../../../src/server/index.js'
 import { serve } from '../../../src/server/node/index.js'
 import { accepted, apiRequest, ccToken, expectChallenge, makeACLService, makeService, policyOf, post, refused, creds, testClock } from './_helpers.js'
+import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -76,6 +77,40 @@ describe('security review fixes', () => {
     const second = await ccToken(a, 'billing-app') // revokes the first one
     await expectChallenge(await refused(b, 'billing', apiRequest(first.access_token, path)), 'billing', 'invalid_token', 'the access token has been revoked')
     await accepted(b, 'billing', apiRequest(second.access_token, path))
+  })
+
+  it('answers from the store when the shared entry of a token is unreadable or names another token (not a 500)', async () => {
+    const clock = testClock()
+    const cache = mapCache(clock.now)
+    const { service } = makeService(undefined, { clock, validation: { sharedCache: cache, opaqueCacheSize: 0 } })
+    const { access_token } = await ccToken(service, 'billing-app')
+    const key = `at:${createHash('sha256').update(access_token).digest('base64url')}`
+    const path = { path: '/apigateway/billing/x' }
+    await accepted(service, 'billing', apiRequest(access_token, path))
+    const written = (await cache.get(key))!
+    for (const bad of ['null', '{"digest":', JSON.stringify({ ...JSON.parse(written), digest: 'another-digest' }), JSON.stringify({ ...JSON.parse(written), audience: 'not-a-list' })]) {
+      await cache.set(key, bad, 60_000)
+      await accepted(service, 'billing', apiRequest(access_token, path))
+      expect(await cache.get(key)).not.toBe(bad) // dropped (or replaced by the store's record)
+    }
+  })
+
+  it('service.close() stops listening to the revocation bus', async () => {
+    const listeners = new Set<(event: RevocationEvent) => void>()
+    const bus: RevocationBus = {
+      async publish(event) {
+        for (const listener of listeners) listener(event)
+      },
+      subscribe(listener) {
+        listeners.add(listener)
+        return () => void listeners.delete(listener)
+      },
+    }
+    const { service } = makeService(undefined, { validation: { revocationBus: bus } })
+    await service.ready()
+    expect(listeners.size).toBeGreaterThan(0)
+    await service.close()
+    expect(listeners.size).toBe(0)
   })
 
   it('treats HEAD as GET for a grant that disallows GET', async () => {
