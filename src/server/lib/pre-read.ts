@@ -6,14 +6,18 @@
  * @module
  */
 
-const preRead = new WeakSet<Request>()
+/**
+ * A non-enumerable own property rather than a `WeakSet` entry: weak collections cost the garbage
+ * collector extra work per entry, and this is set on every token request.
+ */
+const PRE_READ = Symbol('gatepass.preRead')
 
 /** Marks `request` as carrying a body already read whole (adapter side). */
 export function markPreRead(request: Request): void {
-  preRead.add(request)
+  Object.defineProperty(request, PRE_READ, { value: true })
 }
 
 /** Whether {@link markPreRead} was called for `request`. */
 export function isPreRead(request: Request): boolean {
-  return preRead.has(request)
+  return (request as unknown as Record<symbol, unknown>)[PRE_READ] === true
 }

@@ -382,12 +382,13 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
     const context: RequestContext = { remoteAddress: remoteAddressOf(req) }
     let request: Request | undefined
     const client: ClientState = { gone: false, onGone: undefined }
-    // Whatever the handler did with it, a request body left unread must not hold up the connection.
-    res.once('finish', () => {
-      if (request) drainNodeRequest(request)
-    })
+    // One listener for both endings ('close' follows 'finish' too).
     res.once('close', () => {
-      if (res.writableFinished) return
+      if (res.writableFinished) {
+        // Whatever the handler did with it, a request body left unread must not hold up the connection.
+        if (request) drainNodeRequest(request)
+        return
+      }
       client.gone = true
       client.onGone?.()
       if (request) abortNodeRequest(request, new DOMException('the client closed the connection', 'AbortError'))

@@ -15,6 +15,7 @@
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { markPreRead } from '../lib/pre-read.js'
+import { NodeHeaders } from './headers.js'
 
 /** Request bodies are handed to the handler in a stream that buffers at most this many bytes ahead. */
 const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024
@@ -47,18 +48,11 @@ function stateOf(request: unknown): LazyState {
   return (request as LazyRequest)[kState]
 }
 
-/** The state behind each request handed out (the lazy object, or the real one when laziness is off). */
+/** The state behind each real request handed out when laziness is off (a lazy object holds its own). */
 const states = new WeakMap<object, LazyState>()
 
-function buildHeaders(req: IncomingMessage): Headers {
-  const headers = new Headers()
-  const raw = req.rawHeaders
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!
-    if (name.startsWith(':')) continue // HTTP/2 pseudo-headers
-    headers.append(name, raw[i + 1]!)
-  }
-  return headers
+function stateOfHandedOut(request: Request): LazyState | undefined {
+  return (request as unknown as Partial<LazyRequest>)[kState] ?? states.get(request)
 }
 
 function signalOf(state: LazyState): AbortSignal {
@@ -206,21 +200,21 @@ const LAZY = (() => {
 
 /**
  * A `Request` for an incoming Node request whose body, if any, is `body` (read whole) or still in
- * `req` (`'stream'`). Its headers are copied at once (every handler here reads them), so a value
+ * `req` (`'stream'`). Its headers are checked at once (see {@link NodeHeaders}), so a field
  * `Headers` refuses throws here, not in the handler.
  */
 export function createNodeRequest(req: IncomingMessage, method: string, url: string, body: Uint8Array | 'stream' | null): Request {
-  const state = newState(req, method, url, body, buildHeaders(req))
+  const state = newState(req, method, url, body, new NodeHeaders(req.rawHeaders))
   const lazy = new NodeRequest(state) as unknown as Request
   const request = LAZY ? lazy : materialize(lazy)
-  states.set(request, state)
+  if (!LAZY) states.set(request, state)
   if (body instanceof Uint8Array) markPreRead(request)
   return request
 }
 
 /** Aborts `request.signal` (now, or as soon as someone asks for it). */
 export function abortNodeRequest(request: Request, reason: unknown): void {
-  const state = states.get(request)
+  const state = stateOfHandedOut(request)
   if (state === undefined) return
   if (state.controller !== undefined) state.controller.abort(reason)
   else state.abortReason ??= reason
@@ -232,7 +226,7 @@ export function abortNodeRequest(request: Request, reason: unknown): void {
  * which discards it by itself.)
  */
 export function drainNodeRequest(request: Request): void {
-  const state = states.get(request)
+  const state = stateOfHandedOut(request)
   if (state === undefined || state.body !== 'stream' || state.real === undefined || state.req.complete) return
   state.req.removeAllListeners('data')
   state.req.resume()
