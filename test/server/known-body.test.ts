@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { knownBody, textResponse } from '../../src/server/lib/known-body.js'
+import { deferKnownBodies, knownBody, knownHeaders, textResponse } from '../../src/server/lib/known-body.js'
 import { serve } from '../../src/server/node/index.js'
 
 describe('known response bodies', () => {
@@ -31,5 +31,54 @@ describe('known response bodies', () => {
     } finally {
       await server.close()
     }
+  })
+
+  describe('headers kept as a record until someone looks (deferred bodies)', () => {
+    const init = { status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="api", error="invalid_token"', 'cache-control': 'no-store', 'x-empty': '' } }
+
+    it('reads back exactly as a plain Response made with the same init', () => {
+      deferKnownBodies()
+      const response = textResponse('{}', init)
+      expect(knownHeaders(response)).toEqual(init.headers)
+      expect([...response.headers]).toEqual([...new Response('{}', init).headers])
+      // Once looked at, the real Headers answer (and the record is gone).
+      expect(knownHeaders(response)).toBeUndefined()
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="api", error="invalid_token"')
+      expect(response.status).toBe(401)
+    })
+
+    it('a change made through response.headers is what the Node adapter sends', async () => {
+      const server = await serve(
+        async () => {
+          const response = textResponse('{"a":1}', init)
+          response.headers.set('x-added', '1')
+          response.headers.delete('cache-control')
+          return response
+        },
+        { port: 0 },
+      )
+      try {
+        const res = await fetch(server.url)
+        expect(res.status).toBe(401)
+        expect(res.headers.get('x-added')).toBe('1')
+        expect(res.headers.get('cache-control')).toBeNull()
+        expect(res.headers.get('www-authenticate')).toBe('Bearer realm="api", error="invalid_token"')
+        expect(res.headers.get('content-length')).toBe('7')
+        expect(await res.text()).toBe('{"a":1}')
+      } finally {
+        await server.close()
+      }
+    })
+
+    it('anything Headers would change or refuse goes to the real Headers at once', () => {
+      deferKnownBodies()
+      for (const headers of [{ 'Content-Type': 'a/b' }, { 'x-a': ' padded ' }, { 'x-a': 'caf\u00e9' }, new Headers({ 'x-a': '1' }), [['x-a', '1']] as [string, string][]]) {
+        const response = textResponse('{}', { headers })
+        expect(knownHeaders(response)).toBeUndefined()
+        expect([...response.headers]).toEqual([...new Response(null, { headers }).headers])
+      }
+      expect(() => textResponse('{}', { headers: { 'x-a': 'a\nb' } })).toThrow(TypeError)
+      expect(() => textResponse('{}', { headers: { 'bad name': 'a' } })).toThrow(TypeError)
+    })
   })
 })

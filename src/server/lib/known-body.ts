@@ -28,14 +28,54 @@ export function deferKnownBodies(): void {
   deferred = true
 }
 
+/** Lower-case field names (tokens). */
+const PLAIN_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
+/** Printable ASCII with no whitespace at either end (what `Headers` keeps exactly as given). */
+const PLAIN_VALUE = /^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$/
+
+/**
+ * `init.headers` when it is a record `Headers` would keep exactly as given (lower-case token
+ * names, printable ASCII values): such a record can stand for the headers until someone looks.
+ */
+function plainRecord(headers: HeadersInit | undefined): Record<string, string> | undefined {
+  if (headers === undefined) return {}
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || headers instanceof Headers) return undefined
+  if (Object.getPrototypeOf(headers) !== Object.prototype) return undefined
+  const record = headers as Record<string, unknown>
+  for (const name in record) {
+    const value = record[name]
+    if (typeof value !== 'string' || !PLAIN_NAME.test(name) || !PLAIN_VALUE.test(value)) return undefined
+  }
+  return { ...(record as Record<string, string>) }
+}
+
 /** A `Response` whose body is `text`, its stream built only when something reads it. */
 class TextBodyResponse extends Response {
   readonly #text: string
   #real: Response | undefined
+  /** The headers while nobody has asked for them (then they move into the real `Headers`). */
+  #headers: Record<string, string> | undefined
 
   constructor(text: string, init: ResponseInit) {
-    super(null, init)
+    const record = plainRecord(init.headers)
+    super(null, record === undefined ? init : { status: init.status, statusText: init.statusText })
     this.#text = text
+    this.#headers = record
+  }
+
+  override get headers(): Headers {
+    const headers = super.headers
+    const record = this.#headers
+    if (record !== undefined) {
+      this.#headers = undefined
+      for (const name in record) headers.append(name, record[name]!)
+    }
+    return headers
+  }
+
+  /** The headers as a record while nobody has asked for them (static: a Response has no such member). */
+  static knownHeaders(response: TextBodyResponse): Readonly<Record<string, string>> | undefined {
+    return response.#headers
   }
 
   /** The same response with a real body stream, made once, on the first read. */
@@ -101,6 +141,14 @@ export function textResponse(body: string, init: ResponseInit): Response {
   const response = new Response(body, init)
   bodies.set(response, body)
   return response
+}
+
+/**
+ * The headers of a response made by {@link textResponse} as a record (lower-case names), while
+ * nothing has read `response.headers`; `undefined` otherwise (read `response.headers`).
+ */
+export function knownHeaders(response: Response): Readonly<Record<string, string>> | undefined {
+  return response instanceof TextBodyResponse ? TextBodyResponse.knownHeaders(response) : undefined
 }
 
 /**

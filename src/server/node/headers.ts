@@ -20,8 +20,16 @@
 /** RFC 9110 field names (tokens). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
-/** Values `Headers` would refuse (NUL, CR, LF) or trim (HTTP whitespace at either end). */
-const UNUSUAL_VALUE = /[\0\r\n]|^[\t ]|[\t ]$/
+/** Characters `Headers` refuses in a value. */
+const FORBIDDEN_IN_VALUE = /[\0\r\n]/
+
+/** Whether `Headers` would refuse `value` or change it (trim HTTP whitespace at either end). */
+function unusualValue(value: string): boolean {
+  if (value.length === 0) return false
+  const first = value.charCodeAt(0)
+  const last = value.charCodeAt(value.length - 1)
+  return first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09 || FORBIDDEN_IN_VALUE.test(value)
+}
 
 const append = Headers.prototype.append
 
@@ -37,7 +45,7 @@ export class NodeHeaders extends Headers {
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!
       if (name.charCodeAt(0) === 58 /* : */) pseudo = true
-      else if (!TOKEN.test(name) || UNUSUAL_VALUE.test(raw[i + 1]!)) clean = false
+      else if (!TOKEN.test(name) || unusualValue(raw[i + 1]!)) clean = false
     }
     this.#raw = pseudo ? raw.filter((_, i) => !raw[i - (i % 2)]!.startsWith(':')) : raw
     if (!clean) NodeHeaders.#fill(this)
