@@ -72,7 +72,8 @@ describe('known response bodies', () => {
 
     it('anything Headers would change or refuse goes to the real Headers at once', () => {
       deferKnownBodies()
-      for (const headers of [{ 'Content-Type': 'a/b' }, { 'x-a': ' padded ' }, { 'x-a': 'caf\u00e9' }, new Headers({ 'x-a': '1' }), [['x-a', '1']] as [string, string][]]) {
+      const cases: HeadersInit[] = [{ 'Content-Type': 'a/b' }, { 'x-a': ' padded ' }, { 'x-a': 'caf\u00e9' }, new Headers({ 'x-a': '1' }), [['x-a', '1']]]
+      for (const headers of cases) {
         const response = textResponse('{}', { headers })
         expect(knownHeaders(response)).toBeUndefined()
         expect([...response.headers]).toEqual([...new Response(null, { headers }).headers])
