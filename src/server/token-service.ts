@@ -211,8 +211,9 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   const validator = createValidator(ready, options.validation, now, () => ctx)
   const bus = options.validation?.revocationBus
   // Another instance rotated the keys: re-read them now rather than at the next minutely refresh.
+  // So does a bus that may have missed such an event.
   const stopKeyEvents = bus?.subscribe((event) => {
-    if (event.keys !== resolved.config.environment.name || !keys) return
+    if ((event.keys !== resolved.config.environment.name && event.missed !== true) || !keys) return
     void keys.reload().then(
       () => validator.clearJWT(),
       (err: unknown) => options.onError?.(err),

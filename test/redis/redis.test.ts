@@ -13,7 +13,7 @@ import type { RedisCache, RedisCacheOptions, RevocationEvent } from '../../src/s
 import { CacheDriverError, CacheUnavailableError, createRedisCache, loadDriver } from '../../src/server/redis/index.js'
 import { killRedisServer, redisAnswers, redisServerBinary, startRedisServer, waitFor } from './_helpers.js'
 import { createMemoryStore } from '../../src/server/index.js'
-import { accepted, apiRequest, ccToken, expectChallenge, makeService, refused } from '../server/validation/_helpers.js'
+import { accepted, apiRequest, ccToken, digestOf, expectChallenge, makeService, refused } from '../server/validation/_helpers.js'
 
 const URL = 'redis://127.0.0.1:6379'
 const CLOSED_PORT_URL = 'redis://127.0.0.1:6390'
@@ -99,6 +99,8 @@ describe.skipIf(!reachable)(suiteTitle, () => {
       expect(status()).toBe('ready')
       await cache.set('token:a', '{"active":true}', 60_000)
       expect(await cache.get('token:a')).toBe('{"active":true}')
+      expect(await cache.read!('token:a')).toBe('{"active":true}')
+      expect(await cache.read!('never-set')).toBeNull()
       const admin = raw()
       expect(await admin.get(`${runPrefix}token:a`)).toBe('{"active":true}')
       const pttl = await admin.pttl(`${runPrefix}token:a`)
@@ -185,6 +187,55 @@ describe.skipIf(!reachable)(suiteTitle, () => {
         expect((await b.fetch(new Request('https://gw.example.com/auth/.well-known/jwks.json')).then((r) => r.json()) as { keys: Array<{ kid: string }> }).keys).toEqual(
           (await a.fetch(new Request('https://gw.example.com/auth/.well-known/jwks.json')).then((r) => r.json()) as { keys: Array<{ kid: string }> }).keys,
         )
+      } finally {
+        await Promise.all([a.close(), b.close()])
+      }
+    })
+
+    it('drops what it cached when its subscription is lost and again when it is back: revocations published meanwhile never arrive', async () => {
+      const store = createMemoryStore()
+      // A command connection of our own, named, so its subscriber (made with duplicate()) can be found and cut.
+      const name = `gatepass-test-${randomUUID()}`
+      const client = new Redis(URL, { connectionName: name, maxRetriesPerRequest: 1 })
+      client.on('error', () => {})
+      rawClients.push(client)
+      const redisB = await open({ client })
+      const events: RevocationEvent[] = []
+      redisB.bus.subscribe((event) => events.push(event))
+      const { service: b } = makeService(undefined, { store, validation: { sharedCache: redisB.cache, revocationBus: redisB.bus, opaqueCacheMaxAge: 60_000 } })
+      // Another instance without the bus: what it revokes reaches B only as a missed event would.
+      const { service: a } = makeService(undefined, { store })
+      const path = { path: '/apigateway/billing/x' }
+      try {
+        const opaque = await ccToken(a, 'billing-app')
+        const jwt = await ccToken(a, 'orders-app')
+        await accepted(b, 'billing', apiRequest(opaque.access_token, path))
+        await accepted(b, 'orders', apiRequest(jwt.access_token))
+        await accepted(b, 'orders', apiRequest(jwt.access_token)) // in B's verified-token cache
+
+        // A revokes the opaque token and deletes the signing key; the events B should have had are lost.
+        const digest = await digestOf(opaque.access_token)
+        await store.revokeAccessToken(digest, Date.now())
+        await raw().del(`${runPrefix}at:${digest}`) // what the revoking instance does to the shared cache
+        await a.rotateKeys({ invalidate: true })
+        // Without news, B still answers from its in-process caches: the gap a lost subscription opens.
+        await accepted(b, 'billing', apiRequest(opaque.access_token, path))
+        await accepted(b, 'orders', apiRequest(jwt.access_token))
+
+        const list = String(await raw().call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
+        const id = /(?:^|\s)id=(\d+)\s/.exec(list.split('\n').find((line) => line.includes(` name=${name} `)) ?? '')?.[1]
+        expect(id, 'the subscriber connection of B').toBeDefined()
+        await raw().call('CLIENT', 'KILL', 'ID', id!)
+        await waitFor(() => events.filter((event) => event.missed === true).length === 2 && redisB.status() === 'ready', 5000, 'loss and resubscription')
+        expect(events.filter((event) => event.missed === true)).toEqual([{ missed: true }, { missed: true }])
+
+        await expectChallenge(await refused(b, 'billing', apiRequest(opaque.access_token, path)), 'billing', 'invalid_token', 'the access token has been revoked')
+        await waitFor(async () => (await b.guard('orders')(apiRequest(jwt.access_token))).ok === false, 2000, 'B refusing the deleted key')
+        await expectChallenge(await refused(b, 'orders', apiRequest(jwt.access_token)), 'orders', 'invalid_token', 'the access token is not signed by a known key')
+        // Nobody can publish the marker: it is the bus's own news to its own listeners.
+        const count = events.length
+        await redisB.bus.publish({ missed: true })
+        expect(events.length).toBe(count)
       } finally {
         await Promise.all([a.close(), b.close()])
       }
@@ -384,6 +435,8 @@ describe.skipIf(!reachable)(suiteTitle, () => {
         }
         expect(onError).toHaveBeenCalledTimes(1)
         expect(onError.mock.calls[0]![0]).toBeInstanceOf(CacheUnavailableError)
+        // read() says so instead of answering a miss.
+        await expect(hung.cache.read!('k')).rejects.toMatchObject({ name: 'CacheUnavailableError', code: 'ERR_CACHE_UNAVAILABLE' })
         await hung.close()
       } finally {
         for (const socket of sockets) socket.destroy()

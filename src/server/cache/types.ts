@@ -7,13 +7,20 @@
 
 /**
  * A key-value cache shared by every instance. Values are JSON text; entries expire after `ttl`.
- * Implementations must never throw: on an outage they answer `null` / do nothing.
+ * Implementations must never throw from `get`, `set` and `delete`: on an outage they answer `null`
+ * / do nothing.
  *
  * @group Caches
  */
 export interface SharedCache {
   /** The value, or `null` when absent, expired or unreachable. */
   get(key: string): Promise<string | null>
+  /**
+   * Optional: like `get`, but rejects when the cache could not answer (an outage, a timeout)
+   * instead of answering `null`. Where it exists, gatepass reads revocation markers with it, so a
+   * marker it could not read counts as present (the store is asked) rather than absent.
+   */
+  read?(key: string): Promise<string | null>
   /** Stores a value for `ttl` milliseconds. */
   set(key: string, value: string, ttl: number): Promise<void>
   /** Deletes a value. */
@@ -39,6 +46,12 @@ export interface RevocationEvent {
    * old ones were deleted). Every instance re-reads them from the store at once.
    */
   keys?: string
+  /**
+   * Revocations may have been missed: the bus lost its subscription (delivered at the loss) or has
+   * it back after one (delivered again then). A bus delivers this to its own listeners only; it is
+   * never published. gatepass drops its in-process token caches and re-reads the signing keys.
+   */
+  missed?: true
 }
 
 /**

@@ -75,7 +75,9 @@ export interface RedisCacheOptions {
   onError?: ((err: CacheUnavailableError) => void) | undefined
   /**
    * Called when the revocation subscription is back after it was lost (Redis restart, network
-   * cut). Revocations published in between were missed: drop the in-process cache here.
+   * cut). Revocations published in between were missed. A token service using this bus needs
+   * nothing here: its listeners get `{ missed: true }` at the loss and again at this moment, and it
+   * drops its in-process token caches and re-reads its signing keys. Use this for caches of your own.
    */
   onResubscribe?: (() => void) | undefined
   /** Longest wait for one Redis command, in ms; a slower command counts as a miss. Default `200`. */

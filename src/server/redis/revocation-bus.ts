@@ -144,6 +144,8 @@ export function createRevocationBus(options: BusOptions): RedisRevocationBus {
         markSubscribed()
         if (lost) {
           lost = false
+          // Whatever was published while the subscription was down never arrives.
+          deliver({ missed: true })
           try {
             onResubscribe()
           } catch (err) {
@@ -167,7 +169,11 @@ export function createRevocationBus(options: BusOptions): RedisRevocationBus {
   const onSubscriberReady = (): void => subscribe()
   const onSubscriberClose = (): void => {
     if (health.closed) return
-    if (active) lost = true
+    if (active) {
+      lost = true
+      // From now until the subscription is back, revocations from other instances are missed.
+      deliver({ missed: true })
+    }
     active = false
     health.down('subscriber')
   }

@@ -3,12 +3,13 @@
  */
 import type { Redis } from 'ioredis'
 import type { SharedCache } from '../cache/types.js'
+import { CacheUnavailableError } from './errors.js'
 import type { Health } from './health.js'
 import { isOffline, withTimeout } from './health.js'
 
 /**
- * Creates the shared cache on the command connection. Never throws: a failure answers `null` or
- * does nothing, and is reported to `health`.
+ * Creates the shared cache on the command connection. `get`, `set` and `delete` never throw: a
+ * failure answers `null` or does nothing, and is reported to `health`; `read` rejects instead.
  *
  * @param client The command connection.
  * @param prefix Prepended to every key.
@@ -16,14 +17,24 @@ import { isOffline, withTimeout } from './health.js'
  * @param health The outage tracker.
  */
 export function createSharedCache(client: Redis, prefix: string, timeout: number, health: Health): SharedCache {
-  async function run<T>(command: () => Promise<T>): Promise<T | undefined> {
-    if (health.closed || isOffline(client.status)) return undefined
+  /** Runs one command; rejects with a {@link CacheUnavailableError} when Redis does not answer in time. */
+  async function attempt<T>(command: () => Promise<T>): Promise<T> {
+    if (health.closed) throw new CacheUnavailableError('the shared cache is closed')
+    if (isOffline(client.status)) throw new CacheUnavailableError('redis is unreachable')
     try {
       const value = await withTimeout(command(), timeout)
       health.up('command')
       return value
     } catch (err) {
       health.fail('command', err)
+      throw err instanceof CacheUnavailableError ? err : new CacheUnavailableError('redis command failed', { cause: err })
+    }
+  }
+
+  async function run<T>(command: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await attempt(command)
+    } catch {
       return undefined
     }
   }
@@ -32,6 +43,11 @@ export function createSharedCache(client: Redis, prefix: string, timeout: number
     async get(key) {
       if (typeof key !== 'string') return null
       const value = await run(() => client.get(prefix + key))
+      return typeof value === 'string' ? value : null
+    },
+    async read(key) {
+      if (typeof key !== 'string') return null
+      const value = await attempt(() => client.get(prefix + key))
       return typeof value === 'string' ? value : null
     },
     async set(key, value, ttl) {

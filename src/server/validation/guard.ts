@@ -236,7 +236,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     const owner = record === null ? undefined : ownerKeys.get(record)
     for (let i = startedAt; i < drops; i++) {
       const event = recentDrops[i % RECENT_DROPS]!
-      if (event.digest === digest) return true
+      if (event.missed === true || event.digest === digest) return true
       if (record !== null && record.familyId !== null && event.familyId === record.familyId) return true
       if (event.owner !== undefined && event.owner === owner) return true
     }
@@ -246,6 +246,12 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     const { digest, familyId, owner } = event
     recentDrops[drops % RECENT_DROPS] = event
     drops++
+    if (event.missed === true) {
+      // Any entry may be one a missed revocation voided.
+      opaqueCache.clear()
+      lastKnown.clear()
+      return
+    }
     if (owner !== undefined) {
       opaqueCache.deleteWhere((v) => v !== NEGATIVE && ownerKeys.get(v.record) === owner)
       lastKnown.deleteWhere((r) => ownerKeys.get(r) === owner)
@@ -266,6 +272,19 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     if (shared && event.digest !== undefined) void shared.delete(`at:${event.digest}`).catch(() => {})
   })
 
+  /**
+   * A revocation marker; one that could not be read (the cache's optional `read` rejected) counts
+   * as present, and is read as "revoked at any time", so the store decides.
+   */
+  async function readMarker(cache: SharedCache, key: string): Promise<string | null> {
+    if (cache.read === undefined) return cache.get(key)
+    try {
+      return await cache.read(key)
+    } catch {
+      return 'unknown'
+    }
+  }
+
   /** Owner keys of cached records, computed once per record. */
   const ownerKeys = new WeakMap<AccessTokenRecord, string>()
   async function remember(record: AccessTokenRecord): Promise<AccessTokenRecord> {
@@ -281,9 +300,9 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       const record = await remember(parsedShared)
       // A family or an owner's earlier tokens revoked since (reuse detection, refresh-token
       // revocation, deletePrevious) leave a marker: a shared entry older than it asks the store.
-      const familyMark = record.familyId === null ? null : await shared!.get(`rf:${record.familyId}`)
-      const ownerMark = await shared!.get(`ro:${ownerKeys.get(record)}`)
-      const stale = familyMark !== null || (ownerMark !== null && record.issuedAt <= Number(ownerMark))
+      const familyMark = record.familyId === null ? null : await readMarker(shared!, `rf:${record.familyId}`)
+      const ownerMark = await readMarker(shared!, `ro:${ownerKeys.get(record)}`)
+      const stale = familyMark !== null || (ownerMark !== null && !(record.issuedAt > Number(ownerMark)))
       if (!stale) return record
     }
     let record: AccessTokenRecord | null

@@ -95,6 +95,32 @@ describe('security review fixes', () => {
     }
   })
 
+  it('a revocation marker the shared cache could not read counts as present: the store decides', async () => {
+    const clock = testClock()
+    const store = createMemoryStore()
+    const inner = mapCache(clock.now)
+    let markersReadable = true
+    // Like the Redis cache at a timeout: get() answers null, read() rejects.
+    const cache: SharedCache = {
+      get: (key) => (markersReadable || key.startsWith('at:') ? inner.get(key) : Promise.resolve(null)),
+      read: (key) => (markersReadable || key.startsWith('at:') ? inner.get(key) : Promise.reject(new Error('redis command timed out'))),
+      set: (key, value, ttl) => inner.set(key, value, ttl),
+      delete: (key) => inner.delete(key),
+    }
+    const edit = (c: Parameters<NonNullable<Parameters<typeof makeService>[0]>>[0]) => void (policyOf(c, 'billing').deletePrevious = true)
+    const validation = { sharedCache: cache, opaqueCacheMaxAge: 60_000 }
+    const { service: a } = makeService(edit, { clock, store, validation })
+    const { service: b } = makeService(edit, { clock, store, validation })
+    const path = { path: '/apigateway/billing/x' }
+    const first = await ccToken(a, 'billing-app')
+    await accepted(a, 'billing', apiRequest(first.access_token, path)) // its shared entry is written
+    clock.advance(1_000)
+    await ccToken(a, 'billing-app') // deletePrevious: revokes the first, leaves an owner marker
+    markersReadable = false
+    // B has never seen the token: it finds the shared entry, cannot read the marker, and asks the store.
+    await expectChallenge(await refused(b, 'billing', apiRequest(first.access_token, path)), 'billing', 'invalid_token', 'the access token has been revoked')
+  })
+
   it('service.close() stops listening to the revocation bus', async () => {
     const listeners = new Set<(event: RevocationEvent) => void>()
     const bus: RevocationBus = {
