@@ -53,6 +53,25 @@ function fakeLocks(blockAfterWaitedLock = 0) {
   return { locks: { request }, log, contended }
 }
 
+/**
+ * Counts the channels the tabs open: a tab subscribes once its cache key is derived (a WebCrypto
+ * digest), which takes no fixed time, so tests wait for the channels instead of sleeping.
+ */
+function trackChannels() {
+  const opened: string[] = []
+  const Base = globalThis.BroadcastChannel
+  vi.stubGlobal(
+    'BroadcastChannel',
+    class extends Base {
+      constructor(name: string) {
+        super(name)
+        opened.push(name)
+      }
+    },
+  )
+  return opened
+}
+
 /** One "tab": its own memory cache, same origin (same BroadcastChannel namespace and locks). */
 function tab(clientId: string, overrides: Partial<TokenClientOptions> = {}) {
   const client = createTokenClient({
@@ -94,13 +113,16 @@ describe('cross-tab coordination', () => {
     server.use(ts.handler)
     const a = tab('tabs-1')
     const b = tab('tabs-1')
-    const adopted = nextEvent(b, 'token')
+    // Either tab may take the lock first: each derives its cache key (a WebCrypto digest) before it
+    // asks, and those digests finish in no fixed order.
+    const events = Promise.all([nextEvent(a, 'token'), nextEvent(b, 'token')])
     const [ta, tb] = await Promise.all([a.getToken(), b.getToken()])
     expect(ta.access_token).toBe('at-1')
     expect(tb.access_token).toBe('at-1')
     expect(ts.calls).toHaveLength(1)
     expect(log).toEqual(['acquired', 'contended', 'acquired'])
-    expect(await adopted).toMatchObject({ reason: 'broadcast', grant: null, token: { access_token: 'at-1' } })
+    const reasons = (await events).map((e) => `${e.reason}/${String(e.grant)}/${e.token.access_token}`).sort()
+    expect(reasons).toEqual(['broadcast/null/at-1', 'missing/client_credentials/at-1'])
   })
 
   it('a waiting tab still adopts the broadcast when a long task made its grace timer and the message due together', async () => {
@@ -122,11 +144,12 @@ describe('cross-tab coordination', () => {
   })
 
   it('a tab adopts a token another tab broadcast, before it needs one', async () => {
+    const opened = trackChannels()
     const ts = mockTokenServer()
     server.use(ts.handler)
     const a = tab('tabs-2')
     const b = tab('tabs-2')
-    await new Promise((resolve) => setTimeout(resolve, 10)) // both subscribed
+    await vi.waitFor(() => expect(opened).toHaveLength(2)) // both subscribed
     const adopted = nextEvent(b, 'token')
     await a.getToken()
     await adopted
@@ -163,10 +186,11 @@ describe('cross-tab coordination', () => {
       set: entries.set,
       delete: entries.delete,
     }
+    const opened = trackChannels()
     const b = tab('tabs-6', { cache })
     const adopted: string[] = []
     b.on('token', ({ token }) => adopted.push(token.access_token))
-    await new Promise((resolve) => setTimeout(resolve, 10)) // subscribed
+    await vi.waitFor(() => expect(opened).toHaveLength(1)) // subscribed
     const key = await keyOf('tabs-6')
     const channel = new BroadcastChannel(`gatepass:${key}`)
     const entry = (token: string, uat: number) => ({ v: 1, entry: { access_token: token, token_type: 'Bearer', expiresAt: null, uat } })
