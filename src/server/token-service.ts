@@ -26,6 +26,7 @@ import { createEdge } from './edge.js'
 import type { GuardResult, Principal } from './principal.js'
 import { introspect, revoke } from './token-endpoint/introspect.js'
 import { createValidator, type GuardOptions, type ValidationOptions } from './validation/guard.js'
+import { checkValidationOptions } from './validation/options.js'
 import { createForwarder, type ProxyHandlerOptions } from './validation/proxy-handler.js'
 
 /**
@@ -158,6 +159,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   if (typeof config !== 'object' || config === null) throw invalidArgument('"config" must be an object', 'ERR_INVALID_ARG_TYPE')
   const resolved = resolveConfig(config, options.env)
   if (options.cleanup !== undefined && options.cleanup !== false) checkCleanupOptions(options.cleanup)
+  checkValidationOptions(options.validation)
   const store = guardStore(options.store ?? createMemoryStore())
   const now = options.now ?? Date.now
   let keys: KeyManager | undefined

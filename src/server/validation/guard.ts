@@ -47,21 +47,21 @@ export interface GuardOptions<C extends AccessTokenClaims = AccessTokenClaims> {
  * @group Validation
  */
 export interface ValidationOptions {
-  /** Clock tolerance for `exp`/`nbf`/`iat`, seconds. Default 30. */
+  /** Clock tolerance for `exp`/`nbf`/`iat`, seconds (0 to 3,600). Default 30. */
   leeway?: number
-  /** Verified-JWT cache entries (skips the signature check for a token seen before). Default 10,000; 0 disables it. */
+  /** Verified-JWT cache entries (skips the signature check for a token seen before), an integer up to 10,000,000. Default 10,000; 0 disables it. */
   verifiedJWTCacheSize?: number
-  /** Opaque-token cache entries. Default 10,000. */
+  /** Opaque-token cache entries, an integer up to 10,000,000. Default 10,000; 0 disables it. */
   opaqueCacheSize?: number
-  /** Opaque-token cache byte bound (estimated). Default 16 MiB. */
+  /** Opaque-token cache byte bound (estimated), an integer. Default 16 MiB. */
   opaqueCacheBytes?: number
-  /** How long an opaque lookup is trusted before the store is asked again, ms. Default 5,000. */
+  /** How long an opaque lookup is trusted before the store is asked again, ms (0 to 3,600,000). Default 5,000. */
   opaqueCacheMaxAge?: number
-  /** How long an unknown opaque token is remembered as unknown, ms. Default 1,000. */
+  /** How long an unknown opaque token is remembered as unknown, ms (0 to 3,600,000). Default 1,000. */
   negativeCacheMaxAge?: number
   /**
    * When the store is down, keep accepting an opaque token that was valid when last looked up
-   * within this many ms. Default 0: fail closed (503).
+   * within this many ms (up to 86,400,000, a day). Default 0: fail closed (503).
    */
   storeOutageGrace?: number
   /** Second-level cache shared by every instance (e.g. `createRedisCache()` from `'gatepass/server/redis'`). */
