@@ -55,7 +55,11 @@ export interface ValidationOptions {
   opaqueCacheSize?: number
   /** Opaque-token cache byte bound (estimated), an integer. Default 16 MiB. */
   opaqueCacheBytes?: number
-  /** How long an opaque lookup is trusted before the store is asked again, ms (0 to 3,600,000). Default 5,000. */
+  /**
+   * How long an opaque lookup is trusted before the store is asked again, ms (0 to 3,600,000).
+   * Default 5,000. Entries in the shared cache live at most 60 s whatever this says, so revocation
+   * markers (which live 60 s) outlive them on every instance.
+   */
   opaqueCacheMaxAge?: number
   /** How long an unknown opaque token is remembered as unknown, ms (0 to 3,600,000). Default 1,000. */
   negativeCacheMaxAge?: number
@@ -81,6 +85,13 @@ interface Verified {
 interface CachedJWT extends Verified {
   token: string
 }
+
+/**
+ * How long an entry or a revocation marker lives in the shared cache at most, ms, whatever an
+ * instance's `opaqueCacheMaxAge`: every marker outlives every entry it must cover, on instances
+ * configured differently too.
+ */
+const SHARED_MAX_AGE = 60_000
 
 /** How many characters of a JWT's end (its signature) key the verified-JWT cache. */
 const JWT_CACHE_KEY_CHARS = 32
@@ -274,7 +285,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
 
   /**
    * A revocation marker; one that could not be read (the cache's optional `read` rejected) counts
-   * as present, and is read as "revoked at any time", so the store decides.
+   * as present, so the store decides.
    */
   async function readMarker(cache: SharedCache, key: string): Promise<string | null> {
     if (cache.read === undefined) return cache.get(key)
@@ -298,11 +309,12 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     if (fromShared !== null && parsedShared === null) void shared!.delete(`at:${digest}`).catch(() => {}) // unreadable: ask the store
     if (parsedShared !== null) {
       const record = await remember(parsedShared)
-      // A family or an owner's earlier tokens revoked since (reuse detection, refresh-token
-      // revocation, deletePrevious) leave a marker: a shared entry older than it asks the store.
+      // A family or an owner's earlier tokens revoked in the last SHARED_MAX_AGE (reuse detection,
+      // refresh-token revocation, deletePrevious) leave a marker, and while it lives every shared
+      // entry of that family or owner asks the store. Only its presence counts: the time an owner
+      // marker holds is the revoking instance's clock, and the entry's is the issuer's.
       const familyMark = record.familyId === null ? null : await readMarker(shared!, `rf:${record.familyId}`)
-      const ownerMark = await readMarker(shared!, `ro:${ownerKeys.get(record)}`)
-      const stale = familyMark !== null || (ownerMark !== null && !(record.issuedAt > Number(ownerMark)))
+      const stale = familyMark !== null || (await readMarker(shared!, `ro:${ownerKeys.get(record)}`)) !== null
       if (!stale) return record
     }
     let record: AccessTokenRecord | null
@@ -317,7 +329,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       await remember(record)
       if (revokedSince(startedAt, digest, record)) return record // revoked meanwhile: use it once, cache nothing
       if (grace > 0) lastKnown.set(digest, record, ctx.now() + grace)
-      if (shared) await shared.set(`at:${digest}`, JSON.stringify(record), Math.min(opaqueMaxAge, (record.expiresAt ?? Number.POSITIVE_INFINITY) - ctx.now()))
+      if (shared) await shared.set(`at:${digest}`, JSON.stringify(record), Math.min(opaqueMaxAge, SHARED_MAX_AGE, (record.expiresAt ?? Number.POSITIVE_INFINITY) - ctx.now()))
     }
     return record
   }
@@ -559,7 +571,8 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
     async forgetPrevious(of, at) {
       const owner = await ownerKey(of)
       dropLocal({ owner })
-      if (shared) await shared.set(`ro:${owner}`, String(at), opaqueMaxAge)
+      // The value (the revocation time) is for instances of earlier versions, which compare it.
+      if (shared) await shared.set(`ro:${owner}`, String(at), SHARED_MAX_AGE)
       await bus?.publish({ owner })
     },
     async forget(event) {
@@ -567,7 +580,7 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
       if (shared && event.digest !== undefined) await shared.delete(`at:${event.digest}`)
       // Shared entries of the family's access tokens are unknown by digest: mark the family for as
       // long as such an entry can live.
-      if (shared && event.familyId !== undefined) await shared.set(`rf:${event.familyId}`, '1', opaqueMaxAge)
+      if (shared && event.familyId !== undefined) await shared.set(`rf:${event.familyId}`, '1', SHARED_MAX_AGE)
       await bus?.publish(event)
     },
     stats() {

@@ -121,6 +121,53 @@ describe('security review fixes', () => {
     await expectChallenge(await refused(b, 'billing', apiRequest(first.access_token, path)), 'billing', 'invalid_token', 'the access token has been revoked')
   })
 
+  it('deletePrevious covers shared entries of tokens issued on an instance whose clock runs ahead', async () => {
+    const clock = testClock()
+    const store = createMemoryStore()
+    const cache = mapCache(clock.now)
+    const edit = (c: Parameters<NonNullable<Parameters<typeof makeService>[0]>>[0]) => void (policyOf(c, 'billing').deletePrevious = true)
+    const validation = { sharedCache: cache }
+    // B's clock is 10 s ahead of A's: the token B issues says it was issued after A's revocation.
+    const ahead = { now: () => clock.now() + 10_000, advance: clock.advance }
+    const { service: a } = makeService(edit, { clock, store, validation })
+    const { service: b } = makeService(edit, { clock: ahead, store, validation })
+    const { service: c } = makeService(edit, { clock, store, validation })
+    const path = { path: '/apigateway/billing/x' }
+    const first = await ccToken(b, 'billing-app')
+    await accepted(b, 'billing', apiRequest(first.access_token, path)) // its shared entry is written
+    clock.advance(1_000)
+    const second = await ccToken(a, 'billing-app') // revokes the first one, leaves an owner marker
+    // C has never seen the first token: it finds its shared entry, and the marker sends it to the store.
+    await expectChallenge(await refused(c, 'billing', apiRequest(first.access_token, path)), 'billing', 'invalid_token', 'the access token has been revoked')
+    await accepted(c, 'billing', apiRequest(second.access_token, path))
+  })
+
+  it('a revocation marker outlives shared entries written by an instance with a longer opaqueCacheMaxAge', async () => {
+    const clock = testClock()
+    const store = createMemoryStore()
+    const cache = mapCache(clock.now)
+    const written: Array<{ key: string; ttl: number }> = []
+    const recording: SharedCache = { ...cache, set: (key, value, ttl) => (written.push({ key, ttl }), cache.set(key, value, ttl)) }
+    const { service: writer } = makeService(undefined, { clock, store, validation: { sharedCache: recording, opaqueCacheMaxAge: 3_600_000 } })
+    const { service: revoker } = makeService(undefined, { clock, store, validation: { sharedCache: recording, opaqueCacheMaxAge: 1_000 } })
+    const path = { path: '/apigateway/billing/x' }
+    const first = await ccToken(writer, 'billing-app')
+    const rotated = (await (await post(writer, '/auth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token!, ...creds('billing-app') })).json()) as { access_token: string }
+    await accepted(writer, 'billing', apiRequest(rotated.access_token, path)) // shared entry written
+    clock.advance(20_000) // past the reuse grace window
+    // A reuse of the first refresh token on the other instance revokes the family there.
+    expect((await post(revoker, '/auth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token!, ...creds('billing-app') })).status).toBe(400)
+    const entry = written.find((w) => w.key.startsWith('at:'))!
+    const marker = written.find((w) => w.key.startsWith('rf:'))!
+    expect(marker.ttl).toBeGreaterThanOrEqual(entry.ttl)
+    for (const wait of [2_000, 30_000, 30_000]) {
+      // A third instance, fresh each time: only the shared cache and the store speak to it.
+      clock.advance(wait)
+      const { service: fresh } = makeService(undefined, { clock, store, validation: { sharedCache: recording } })
+      await expectChallenge(await refused(fresh, 'billing', apiRequest(rotated.access_token, path)), 'billing', 'invalid_token', 'the access token has been revoked')
+    }
+  })
+
   it('service.close() stops listening to the revocation bus', async () => {
     const listeners = new Set<(event: RevocationEvent) => void>()
     const bus: RevocationBus = {
