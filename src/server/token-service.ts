@@ -14,7 +14,7 @@ import { hashPassword } from './secrets.js'
 import { createMemoryStore } from './store/memory.js'
 import { guardStore } from './store/guarded.js'
 import type { TokenStore } from './store/types.js'
-import { invalidClient, readClientCredentials } from './token-endpoint/client-auth.js'
+import { CredentialsRefused, invalidClient, readClientCredentials } from './token-endpoint/client-auth.js'
 import type { IdentitySource, ServiceContext } from './token-endpoint/context.js'
 import { readParameters } from './token-endpoint/form.js'
 import { authenticateClient, clientCredentialsGrant, issue, passwordGrant, refreshTokenGrant, regenerateJWT } from './token-endpoint/grants.js'
@@ -27,6 +27,8 @@ import type { GuardResult, Principal } from './principal.js'
 import { introspect, revoke } from './token-endpoint/introspect.js'
 import { createValidator, type GuardOptions, type ValidationOptions } from './validation/guard.js'
 import { checkValidationOptions } from './validation/options.js'
+import { checkRateLimitOptions, createRateLimiter, type Attempt } from './rate-limit/limiter.js'
+import type { RateLimitOptions } from './rate-limit/types.js'
 import { createForwarder, type ProxyHandlerOptions } from './validation/proxy-handler.js'
 
 /**
@@ -49,6 +51,12 @@ export interface TokenServiceOptions {
   validation?: ValidationOptions
   /** Delete expired tokens periodically (started by `ready()`, stopped by `close()`); `false` to disable. Default: every 60 s. */
   cleanup?: CleanupOptions | false
+  /**
+   * Brute-force protection of the token endpoints: failed authentications counted per client IP,
+   * client id and user, `429 slow_down` once a limit is reached. On by default (30 per IP, 100
+   * per client, 10 per user, per minute, counted in process); `false` turns it off.
+   */
+  rateLimit?: RateLimitOptions | false
 }
 
 /**
@@ -122,6 +130,13 @@ export interface TokenService {
   stats(): ReturnType<ReturnType<typeof createValidator>['stats']>
 }
 
+/** What `fetch` learns of a request while routing it: for CORS and for the brute-force limits. */
+interface RequestState {
+  mode?: 'policy' | 'acl'
+  clientId?: string
+  attempt?: Attempt
+}
+
 const ROUTES = /^\/(auth|credential)(\/token|\/jwt|\/jwt\/regenerate|\/introspect|\/revoke|\/\.well-known\/jwks\.json|\/\.well-known\/oauth-authorization-server)$/
 
 /**
@@ -160,6 +175,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   const resolved = resolveConfig(config, options.env)
   if (options.cleanup !== undefined && options.cleanup !== false) checkCleanupOptions(options.cleanup)
   checkValidationOptions(options.validation)
+  const rateLimit = checkRateLimitOptions(options.rateLimit)
   const store = guardStore(options.store ?? createMemoryStore())
   const now = options.now ?? Date.now
   let keys: KeyManager | undefined
@@ -209,6 +225,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   }
 
   const edge = createEdge(resolved)
+  const limiter = rateLimit === false ? undefined : createRateLimiter(rateLimit ?? {}, resolved.config.environment.name, now, options.onError)
   const publicClients = [...resolved.clients.values()].some((c) => c.policy.publicClients)
   const validator = createValidator(ready, options.validation, now, () => ctx)
   const bus = options.validation?.revocationBus
@@ -263,7 +280,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     }, proxyOptions)
   }
 
-  async function route(request: Request, context: ServiceContext, adapter: RequestContext, state: { mode?: 'policy' | 'acl'; clientId?: string }): Promise<Response> {
+  async function route(request: Request, context: ServiceContext, adapter: RequestContext, state: RequestState): Promise<Response> {
     const env = context.resolved.config.environment
     const pathname = pathnameOf(request.url)
     for (const m of mounted) {
@@ -293,6 +310,12 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     if (presented) state.clientId = presented.clientId
     if (management && presented?.method !== 'client_secret_basic') throw invalidClient(realm, 'HTTP Basic client authentication is required')
     const clientIP = edge.token(mode, presented?.clientId).resolveIP(request, adapter.remoteAddress).clientIP
+    if (limiter) {
+      const username = !management && !regenerate && grantType === 'password' ? params.get('username') : undefined
+      state.attempt = { ip: clientIP, clientId: presented?.clientId, username }
+      // before any secret is checked: a guess made while locked out learns nothing
+      await limiter.check(state.attempt)
+    }
     const client = await authenticateClient(context, presented, mode, realm, regenerate || management ? undefined : grantType, clientIP)
     if (endpoint === '/introspect') return introspect(context, client, params)
     if (endpoint === '/revoke') return revoke(context, client, params, context.forget)
@@ -338,6 +361,15 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     }
   }
 
+  /** Counts a refused secret or password; a counting failure never changes the answer. */
+  async function countFailure(err: CredentialsRefused, attempt: Attempt): Promise<void> {
+    try {
+      await (err.of === 'client' ? limiter!.clientFailed(attempt) : limiter!.userFailed(attempt))
+    } catch (error) {
+      options.onError?.(error)
+    }
+  }
+
   function failure(err: unknown): Response {
     if (err instanceof OAuthError) return errorResponse(err)
     options.onError?.(err)
@@ -348,12 +380,13 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   }
 
   async function fetch(request: Request, adapter: RequestContext = {}): Promise<Response> {
-    const state: { mode?: 'policy' | 'acl'; clientId?: string } = {}
+    const state: RequestState = {}
     let response: Response
     try {
       const context = await ready()
       response = await route(request, context, adapter, state)
     } catch (err) {
+      if (err instanceof CredentialsRefused && limiter && state.attempt) await countFailure(err, state.attempt)
       response = failure(err)
     }
     // Token endpoints answer browsers: CORS headers on every response, errors included.

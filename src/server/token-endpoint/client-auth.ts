@@ -12,6 +12,18 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, ' '))
 }
 
+/**
+ * A refusal of presented credentials: a wrong or unknown client with a secret (`client`), or a
+ * wrong username or password (`user`). The brute-force limits count these, and only these.
+ */
+export class CredentialsRefused extends OAuthError {
+  readonly of: 'client' | 'user'
+  constructor(of: 'client' | 'user', refusal: OAuthError) {
+    super(refusal.error, refusal.message, refusal.status, refusal.headers)
+    this.of = of
+  }
+}
+
 /** The 401 for failed client authentication (RFC 6749 §5.2), with a Basic challenge. */
 export function invalidClient(realm: string, description = 'client authentication failed'): OAuthError {
   return new OAuthError('invalid_client', description, 401, { 'www-authenticate': `Basic realm="${realm}", charset="UTF-8"` })

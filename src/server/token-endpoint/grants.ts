@@ -3,7 +3,7 @@ import { aclAudiences, type ResolvedClient } from '../config/resolve.js'
 import { openWithToken, sealWithToken, sha256 } from '../lib/crypto.js'
 import { json, jsonText, OAuthError } from '../lib/responses.js'
 import { verifySecret } from '../secrets.js'
-import { invalidClient, type PresentedClient } from './client-auth.js'
+import { CredentialsRefused, invalidClient, type PresentedClient } from './client-auth.js'
 import { createIPMatcher, type IPMatcher } from '../http/ip.js'
 
 const matchers = new WeakMap<readonly string[], IPMatcher>()
@@ -30,7 +30,7 @@ export async function authenticateClient(ctx: ServiceContext, presented: Present
     // not tell which ids exist.
     const dummy = ctx.resolved.clientSecretIterations !== null ? await ctx.dummyClientSecretHash() : 'sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
     const ok = await verifySecret(presented.clientSecret, client?.secretHash ?? dummy)
-    if (!client || !ok || client.secretHash === null) throw invalidClient(realm)
+    if (!client || !ok || client.secretHash === null) throw new CredentialsRefused('client', invalidClient(realm))
     if (client.mode !== mode) throw invalidClient(realm, mode === 'acl' ? 'this client obtains tokens from /auth' : 'this client obtains tokens from /credential')
   }
   const credential = client.credential
@@ -76,7 +76,7 @@ export async function passwordGrant(ctx: ServiceContext, client: ResolvedClient,
   const username = params.get('username')
   const password = params.get('password')
   if (username === undefined || password === undefined) throw new OAuthError('invalid_request', 'the username and password parameters are required')
-  const refused = new OAuthError('invalid_grant', 'invalid username or password')
+  const refused = new CredentialsRefused('user', new OAuthError('invalid_grant', 'invalid username or password'))
   const own = client.credential
   if (own?.username !== undefined) {
     const ok = await verifySecret(password, own.passwordHash as string)
