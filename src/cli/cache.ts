@@ -2,7 +2,7 @@
  * The optional Redis second-level cache and revocation fan-out of `gatepass serve`, from the
  * `cache` field of the configuration. Internal.
  */
-import type { ValidationOptions } from '../server/index.js'
+import type { RateLimitStore, ValidationOptions } from '../server/index.js'
 import type * as RedisModule from '../server/redis/index.js'
 import { CLIError } from './errors.js'
 
@@ -11,8 +11,11 @@ export interface CacheConfig {
   redis?: { url?: string | { env: string }; prefix?: string }
 }
 
-/** Connects the configured shared cache; returns the validation options to pass and a closer. */
-export async function createCacheFromConfig(value: CacheConfig | undefined, env: Record<string, string | undefined>): Promise<{ validation: ValidationOptions; close(): Promise<void> }> {
+/**
+ * Connects the configured shared cache; returns the validation options to pass, the shared
+ * counters of the brute-force limits (when Redis is configured) and a closer.
+ */
+export async function createCacheFromConfig(value: CacheConfig | undefined, env: Record<string, string | undefined>): Promise<{ validation: ValidationOptions; rateLimits?: RateLimitStore; close(): Promise<void> }> {
   if (!value?.redis) return { validation: {}, close: async () => {} }
   const { url, prefix } = value.redis
   const resolved = typeof url === 'object' ? env[url.env] : url
@@ -24,5 +27,5 @@ export async function createCacheFromConfig(value: CacheConfig | undefined, env:
     throw new CLIError('the Redis cache module could not be loaded (is "ioredis" installed? npm install ioredis@5)', { cause: err })
   }
   const redis = await mod.createRedisCache({ ...(resolved ? { url: resolved } : {}), ...(prefix ? { prefix } : {}) })
-  return { validation: { sharedCache: redis.cache, revocationBus: redis.bus }, close: () => redis.close() }
+  return { validation: { sharedCache: redis.cache, revocationBus: redis.bus }, rateLimits: redis.rateLimits, close: () => redis.close() }
 }

@@ -70,7 +70,10 @@ export async function serveCommand(args: string[]): Promise<number> {
   let cache: Awaited<ReturnType<typeof createCacheFromConfig>> | undefined
   try {
     cache = await createCacheFromConfig((config as { cache?: CacheConfig }).cache, process.env)
-    service = createTokenService(config, { env: process.env, store, validation: cache.validation, onError: (err) => console.error('gatepass: unexpected error', err) })
+    // The configuration's limits, counted on Redis when it is configured.
+    const limits = (config as { rateLimit?: false | Record<string, number> }).rateLimit
+    const rateLimit = limits === false ? false : cache.rateLimits ? { ...limits, store: cache.rateLimits } : undefined
+    service = createTokenService(config, { env: process.env, store, validation: cache.validation, rateLimit, onError: (err) => console.error('gatepass: unexpected error', err) })
     await service.ready()
   } catch (err) {
     await store.close().catch(() => {})

@@ -54,7 +54,8 @@ export interface TokenServiceOptions {
   /**
    * Brute-force protection of the token endpoints: failed authentications counted per client IP,
    * client id and user, `429 slow_down` once a limit is reached. On by default (30 per IP, 100
-   * per client, 10 per user, per minute, counted in process); `false` turns it off.
+   * per client, 10 per user, per minute, counted in process); `false` turns it off. When not
+   * given, the configuration's `rateLimit` applies.
    */
   rateLimit?: RateLimitOptions | false
 }
@@ -225,7 +226,9 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   }
 
   const edge = createEdge(resolved)
-  const limiter = rateLimit === false ? undefined : createRateLimiter(rateLimit ?? {}, resolved.config.environment.name, now, options.onError)
+  // The options' limits, else the configuration's (which never carries a store).
+  const limits = rateLimit ?? resolved.config.rateLimit
+  const limiter = limits === false ? undefined : createRateLimiter(limits ?? {}, resolved.config.environment.name, now, options.onError)
   const publicClients = [...resolved.clients.values()].some((c) => c.policy.publicClients)
   const validator = createValidator(ready, options.validation, now, () => ctx)
   const bus = options.validation?.revocationBus

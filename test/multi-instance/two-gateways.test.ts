@@ -45,7 +45,9 @@ describe.skipIf(!reachable && process.env.CI !== 'true')('two gateway processes 
       proxies: [
         { name: 'orders', clientId: 'orders-app', clientSecret: digest, upstream: upstreamURL, tokenPolicy: { format: 'opaque', refresh: { enabled: true, graceWindow: 10 } } },
         { name: 'catalog', clientId: 'catalog-app', clientSecret: digest, upstream: upstreamURL },
+        { name: 'limited', clientId: 'limited-app', clientSecret: digest, upstream: upstreamURL },
       ],
+      rateLimit: { perIP: 0, perClient: 3 },
     }))
     const [portA, portB] = [await freePort(), await freePort()]
     // Both instances start together: migrations under the advisory lock, one signing key.
@@ -70,6 +72,18 @@ describe.skipIf(!reachable && process.env.CI !== 'true')('two gateway processes 
     return (await response.json()) as { access_token: string; refresh_token?: string }
   }
   const callAPI = (base: string, accessToken: string, proxy = 'orders') => fetch(`${base}/apigateway/${proxy}/items`, { headers: { authorization: `Bearer ${accessToken}` } })
+
+  it('counts failed client authentications on both instances together (Redis counters)', async () => {
+    const attempt = (base: string, secret: string) => fetch(`${base}/auth/token`, { method: 'POST', headers: { authorization: `Basic ${btoa(`limited-app:${secret}`)}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' })
+    for (const base of [a, b, a]) expect((await attempt(base, 'wrong-secret')).status).toBe(401)
+    for (const base of [b, a]) {
+      const response = await attempt(base, SECRET)
+      expect(response.status).toBe(429)
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(await response.json()).toMatchObject({ error: 'slow_down' })
+    }
+    await token(b) // another client is not affected
+  })
 
   it('a token issued on A validates on B (opaque and JWT)', async () => {
     const opaque = await token(a)

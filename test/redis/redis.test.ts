@@ -14,6 +14,7 @@ import { CacheDriverError, CacheUnavailableError, createRedisCache, loadDriver }
 import { killRedisServer, redisAnswers, redisServerBinary, startRedisServer, waitFor } from './_helpers.js'
 import { createMemoryStore } from '../../src/server/index.js'
 import { accepted, apiRequest, ccToken, digestOf, expectChallenge, makeService, refused } from '../server/validation/_helpers.js'
+import { creds, formRequest } from '../server/_fixtures.js'
 
 const URL = 'redis://127.0.0.1:6379'
 const CLOSED_PORT_URL = 'redis://127.0.0.1:6390'
@@ -56,7 +57,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('createRedisCache() options', () => {
   it('rejects invalid options with coded TypeErrors', async () => {
     await expect(createRedisCache({ url: 'http://x' })).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: '"url" must be a redis:// or rediss:// URL' })
-    await expect(createRedisCache({ commandTimeout: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: '"commandTimeout" must be a positive number of milliseconds' })
+    for (const commandTimeout of [0, 3e9]) {
+      await expect(createRedisCache({ commandTimeout })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: '"commandTimeout" must be a positive number of milliseconds, at most 2,147,483,647 (the timer limit)' })
+    }
     await expect(createRedisCache({ channel: '' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: '"channel" must be a non-empty string' })
     await expect(createRedisCache({ client: {} as Redis })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: '"client" must be an ioredis client' })
     await expect(createRedisCache({ onError: 'log' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: '"onError" must be a function' })
@@ -135,6 +138,52 @@ describe.skipIf(!reachable)(suiteTitle, () => {
       const pttl = await raw().pttl(`${runPrefix}frac`)
       expect(pttl).toBeGreaterThan(9_000)
       expect(pttl).toBeLessThanOrEqual(10_001)
+    })
+  })
+
+  describe('rate limits', () => {
+    it('counts atomically under the prefix; a window starts with the first failure and is not extended', async () => {
+      const { rateLimits } = await open()
+      expect(await rateLimits.get(['rl:a', 'rl:b'])).toEqual([null, null])
+      const first = await rateLimits.increment(['rl:a', 'rl:b'], 60_000)
+      expect(first.map((c) => c.count)).toEqual([1, 1])
+      const again = await Promise.all([rateLimits.increment(['rl:a'], 60_000), rateLimits.increment(['rl:a'], 60_000)])
+      expect(again.map(([c]) => c!.count).sort()).toEqual([2, 3])
+      const [a, b] = await rateLimits.get(['rl:a', 'rl:b'])
+      expect(a!.count).toBe(3)
+      expect(b!.count).toBe(1)
+      expect(a!.ttl).toBeGreaterThan(55_000)
+      expect(a!.ttl).toBeLessThanOrEqual(first[0]!.ttl)
+      const admin = raw()
+      expect(await admin.get(`${runPrefix}rl:a`)).toBe('3')
+      const pttl = await admin.pttl(`${runPrefix}rl:a`)
+      expect(pttl).toBeGreaterThan(55_000)
+      expect(pttl).toBeLessThanOrEqual(60_000)
+    })
+
+    it('lets a counter expire with its window (50 ms)', async () => {
+      const { rateLimits } = await open()
+      await rateLimits.increment(['rl:short'], 50)
+      await waitFor(async () => (await rateLimits.get(['rl:short']))[0] === null, 1000, 'window end')
+      expect((await rateLimits.increment(['rl:short'], 50))[0]!.count).toBe(1)
+    })
+
+    it('makes two gateway instances count failures together', async () => {
+      const [redisA, redisB] = [await open(), await open()]
+      const store = createMemoryStore()
+      const a = makeService(undefined, { store, rateLimit: { perIP: 2, store: redisA.rateLimits } }).service
+      const b = makeService(undefined, { store, rateLimit: { perIP: 2, store: redisB.rateLimits } }).service
+      const wrong = { grant_type: 'client_credentials', ...creds('orders-app', 'wrong-secret') }
+      const right = { grant_type: 'client_credentials', ...creds('orders-app') }
+      const ip = '198.51.100.7' // counters live under this run's prefix
+      expect((await a.fetch(formRequest('/auth/token', wrong), { remoteAddress: ip })).status).toBe(401)
+      expect((await b.fetch(formRequest('/auth/token', wrong), { remoteAddress: ip })).status).toBe(401)
+      for (const service of [a, b]) {
+        const response = await service.fetch(formRequest('/auth/token', right), { remoteAddress: ip })
+        expect(response.status).toBe(429)
+        expect(await response.json()).toMatchObject({ error: 'slow_down' })
+      }
+      expect((await a.fetch(formRequest('/auth/token', right), { remoteAddress: '198.51.100.251' })).status).toBe(200)
     })
   })
 
@@ -412,6 +461,18 @@ describe.skipIf(!reachable)(suiteTitle, () => {
       } finally {
         process.off('unhandledRejection', onUnhandled)
       }
+    })
+
+    it('rejects rate-limit calls while Redis is unreachable, and a token service then counts in process', async () => {
+      const down = await open({ url: CLOSED_PORT_URL })
+      await expect(down.rateLimits.get(['rl:x'])).rejects.toBeInstanceOf(CacheUnavailableError)
+      await expect(down.rateLimits.increment(['rl:x'], 1000)).rejects.toBeInstanceOf(CacheUnavailableError)
+      const onError = vi.fn()
+      const { service } = makeService(undefined, { onError, rateLimit: { perIP: 1, store: down.rateLimits } })
+      const request = (secret?: string) => service.fetch(formRequest('/auth/token', { grant_type: 'client_credentials', ...creds('orders-app', secret) }), { remoteAddress: '192.0.2.9' })
+      expect((await request('wrong-secret')).status).toBe(401)
+      expect((await request()).status).toBe(429)
+      expect(onError).toHaveBeenCalledWith(expect.any(CacheUnavailableError))
     })
 
     it('answers misses at once when the server accepts connections but never answers', async () => {

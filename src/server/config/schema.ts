@@ -197,6 +197,19 @@ export const configSchema = z.strictObject({
       prefix: z.string().max(100).optional(),
     }).optional(),
   }).optional(),
+  /**
+   * Brute-force limits of the token endpoints (failed authentications per window; 0 turns one
+   * off), or `false` to turn them off. `createTokenService` options `rateLimit` take precedence.
+   */
+  rateLimit: z.union([
+    z.literal(false),
+    z.strictObject({
+      window: z.number().int().min(1_000).max(86_400_000).optional(),
+      perIP: z.number().int().min(0).max(1_000_000_000).optional(),
+      perClient: z.number().int().min(0).max(1_000_000_000).optional(),
+      perUser: z.number().int().min(0).max(1_000_000_000).optional(),
+    }),
+  ]).optional(),
 }).superRefine((config, ctx) => {
   const unique = (values: Array<string | undefined>, path: (i: number) => PropertyKey[], what: string) => {
     const seen = new Set<string>()

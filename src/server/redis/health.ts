@@ -105,3 +105,23 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export function isOffline(status: string): boolean {
   return status === 'reconnecting' || status === 'close' || status === 'end'
 }
+
+/**
+ * Runs commands on the command connection: each one rejects with a {@link CacheUnavailableError}
+ * when the cache is closed, Redis is unreachable or does not answer within `timeout` ms, and its
+ * outcome is reported to `health`.
+ */
+export function createAttempt(client: { status: string }, timeout: number, health: Health): <T>(command: () => Promise<T>) => Promise<T> {
+  return async function attempt<T>(command: () => Promise<T>): Promise<T> {
+    if (health.closed) throw new CacheUnavailableError('the shared cache is closed')
+    if (isOffline(client.status)) throw new CacheUnavailableError('redis is unreachable')
+    try {
+      const value = await withTimeout(command(), timeout)
+      health.up('command')
+      return value
+    } catch (err) {
+      health.fail('command', err)
+      throw err instanceof CacheUnavailableError ? err : new CacheUnavailableError('redis command failed', { cause: err })
+    }
+  }
+}

@@ -17,10 +17,12 @@ import type { CacheUnavailableError } from './errors.js'
 import { createHealth } from './health.js'
 import { createRevocationBus } from './revocation-bus.js'
 import { createSharedCache } from './shared-cache.js'
+import { createRateLimitStore } from './rate-limits.js'
+import type { RateLimitStore } from '../rate-limit/types.js'
 
 export { loadDriver } from './driver.js'
 export { CacheDriverError, CacheUnavailableError } from './errors.js'
-export type { RevocationBus, RevocationEvent, SharedCache }
+export type { RevocationBus, RevocationEvent, SharedCache, RateLimitStore }
 
 /** Longest wait of `createRedisCache()` for the first connection and subscription. */
 const STARTUP_WAIT = 2000
@@ -80,7 +82,7 @@ export interface RedisCacheOptions {
    * drops its in-process token caches and re-reads its signing keys. Use this for caches of your own.
    */
   onResubscribe?: (() => void) | undefined
-  /** Longest wait for one Redis command, in ms; a slower command counts as a miss. Default `200`. */
+  /** Longest wait for one Redis command, in ms (at most 2,147,483,647); a slower command counts as a miss. Default `200`. */
   commandTimeout?: number | undefined
   /** Loads the `ioredis` module instead of `import('ioredis')`. */
   [loadDriver]?: (() => Promise<unknown>) | undefined
@@ -113,6 +115,12 @@ export interface RedisCache {
    * Redis is back (up to 1000, oldest dropped first). Malformed messages are ignored.
    */
   readonly bus: RevocationBus
+  /**
+   * Failure counters of the token endpoints' brute-force protection, shared by every instance
+   * (pass as `rateLimit.store`). One Lua script per request; keys under `prefix`, each expiring
+   * with its window. During an outage calls reject, and the service counts in process.
+   */
+  readonly rateLimits: RateLimitStore
   /** Closes the connections this cache opened (never a `client` passed in). Idempotent. */
   close(): Promise<void>
   /** `'ready'` when the command and subscriber connections both work, else `'degraded'`. */
@@ -151,8 +159,8 @@ function validate(options: RedisCacheOptions): void {
   if (channel !== undefined && (typeof channel !== 'string' || channel === '')) throw invalidArgument('"channel" must be a non-empty string')
   if (onError !== undefined && typeof onError !== 'function') throw invalidArgument('"onError" must be a function', 'ERR_INVALID_ARG_TYPE')
   if (onResubscribe !== undefined && typeof onResubscribe !== 'function') throw invalidArgument('"onResubscribe" must be a function', 'ERR_INVALID_ARG_TYPE')
-  if (commandTimeout !== undefined && (typeof commandTimeout !== 'number' || !Number.isFinite(commandTimeout) || commandTimeout <= 0)) {
-    throw invalidArgument('"commandTimeout" must be a positive number of milliseconds')
+  if (commandTimeout !== undefined && (typeof commandTimeout !== 'number' || !Number.isFinite(commandTimeout) || commandTimeout <= 0 || commandTimeout > 2_147_483_647)) {
+    throw invalidArgument('"commandTimeout" must be a positive number of milliseconds, at most 2,147,483,647 (the timer limit)')
   }
 }
 
@@ -256,6 +264,7 @@ export async function createRedisCache(options: RedisCacheOptions = {}): Promise
     onResubscribe,
   })
   const cache = createSharedCache(client, prefix, timeout, health)
+  const rateLimits = createRateLimitStore(client, prefix, timeout, health)
 
   // Wait (bounded) for the first connection and subscription, so that `status()` is meaningful
   // and revocations published by other instances right after this call are not missed.
@@ -284,6 +293,7 @@ export async function createRedisCache(options: RedisCacheOptions = {}): Promise
   return {
     cache,
     bus,
+    rateLimits,
     status: () => health.status(),
     close() {
       closing ??= (async () => {

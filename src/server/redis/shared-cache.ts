@@ -3,9 +3,8 @@
  */
 import type { Redis } from 'ioredis'
 import type { SharedCache } from '../cache/types.js'
-import { CacheUnavailableError } from './errors.js'
 import type { Health } from './health.js'
-import { isOffline, withTimeout } from './health.js'
+import { createAttempt } from './health.js'
 
 /**
  * Creates the shared cache on the command connection. `get`, `set` and `delete` never throw: a
@@ -18,18 +17,7 @@ import { isOffline, withTimeout } from './health.js'
  */
 export function createSharedCache(client: Redis, prefix: string, timeout: number, health: Health): SharedCache {
   /** Runs one command; rejects with a {@link CacheUnavailableError} when Redis does not answer in time. */
-  async function attempt<T>(command: () => Promise<T>): Promise<T> {
-    if (health.closed) throw new CacheUnavailableError('the shared cache is closed')
-    if (isOffline(client.status)) throw new CacheUnavailableError('redis is unreachable')
-    try {
-      const value = await withTimeout(command(), timeout)
-      health.up('command')
-      return value
-    } catch (err) {
-      health.fail('command', err)
-      throw err instanceof CacheUnavailableError ? err : new CacheUnavailableError('redis command failed', { cause: err })
-    }
-  }
+  const attempt = createAttempt(client, timeout, health)
 
   async function run<T>(command: () => Promise<T>): Promise<T | undefined> {
     try {

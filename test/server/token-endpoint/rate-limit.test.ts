@@ -155,6 +155,25 @@ describe('brute-force protection of the token endpoints', () => {
     expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'store down' }))
   })
 
+  it('takes the configuration\'s rateLimit when the options give none; the options take precedence', async () => {
+    const clock = testClock()
+    const fromConfig = makeService((c) => void ((c as unknown as { rateLimit: unknown }).rateLimit = { perIP: 1 }), { clock }).service
+    expect((await tokenRequest(fromConfig, cc('orders-app', 'wrong'), IP.a)).status).toBe(401)
+    await expectSlowDown(await tokenRequest(fromConfig, cc('orders-app'), IP.a))
+    const offInConfig = makeService((c) => void ((c as unknown as { rateLimit: unknown }).rateLimit = false), { clock }).service
+    const overridden = makeService((c) => void ((c as unknown as { rateLimit: unknown }).rateLimit = false), { clock, rateLimit: { perIP: 1 } }).service
+    expect((await tokenRequest(offInConfig, cc('orders-app', 'wrong'), IP.a)).status).toBe(401)
+    expect((await tokenRequest(offInConfig, cc('orders-app'), IP.a)).status).toBe(200)
+    expect((await tokenRequest(overridden, cc('orders-app', 'wrong'), IP.a)).status).toBe(401)
+    await expectSlowDown(await tokenRequest(overridden, cc('orders-app'), IP.a))
+  })
+
+  it('lists a bad rateLimit of the configuration among the config errors', () => {
+    expect(() => makeService((c) => void ((c as unknown as { rateLimit: unknown }).rateLimit = { perIP: -1, perUsers: 3 }))).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_CONFIG', message: 'invalid config: rateLimit.perIP: Too small: expected number to be >=0; rateLimit: Unrecognized key: "perUsers"' }) as unknown as Error,
+    )
+  })
+
   it.each([
     [{ window: 999 }, '"rateLimit.window" must be an integer from 1,000 to 86,400,000'],
     [{ perIP: -1 }, '"rateLimit.perIP" must be an integer from 0 to 1,000,000,000'],
