@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { Agent, get, request as httpRequest } from 'node:http'
+import { Agent, createServer as createHttpServer, get, request as httpRequest } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http'
 import { connect as http2Connect, createServer as createHttp2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net'
-import { connect } from 'node:net'
+import { connect, createServer as createNetServer } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { serve, toNodeListener } from '../../src/server/node/index.js'
-import type { FetchHandler, ServeResult } from '../../src/server/node/index.js'
+import type { FetchHandler, NodeListenerOptions, ServeOptions, ServeResult } from '../../src/server/node/index.js'
 
 const servers: ServeResult[] = []
 
@@ -68,9 +68,72 @@ async function hangUpOnceStarted(server: ServeResult, started: Promise<void>): P
   req.destroy()
 }
 
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const probe = createNetServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
+
+/** Whether something accepts connections on the port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+const ok: FetchHandler = async () => new Response('ok')
+
 describe('toNodeListener', () => {
   it('rejects a handler that is not a function', () => {
     expect(() => toNodeListener('nope' as unknown as FetchHandler)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: '"handler" must be a function' }))
+  })
+
+  it.each([
+    [null, '"options" must be an object'],
+    ['verbose', '"options" must be an object'],
+    [{ onError: 'x' }, '"onError" must be a function'],
+    [{ onError: null }, '"onError" must be a function'],
+  ])('options %j → ERR_INVALID_ARG_TYPE when the listener is made', (bad, message) => {
+    expect(() => toNodeListener(ok, bad as NodeListenerOptions)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message }))
+  })
+
+  // Before: accepted; the first handler error then threw inside the listener's promise chain
+  // (an unhandled rejection, the end of the process).
+  it('a bad onError throws before any server can listen with it', async () => {
+    const port = await freePort()
+    expect(() => createHttpServer(toNodeListener(ok, { onError: 'x' as unknown as NodeListenerOptions['onError'] })).listen(port, '127.0.0.1')).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: '"onError" must be a function' }),
+    )
+    expect(await listening(port)).toBe(false)
+  })
+
+  it('an onError that throws: the client still gets its 500, and the throw goes to console.error', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const failure = new Error('handler failed')
+    const reporting = new Error('logger down')
+    const server = await start(
+      async () => {
+        throw failure
+      },
+      {
+        onError: () => {
+          throw reporting
+        },
+      },
+    )
+    const reply = await send(server, { path: '/' })
+    expect(reply.status).toBe(500)
+    expect(JSON.parse(reply.body.toString())).toEqual({ error: 'server_error', error_description: 'internal error' })
+    expect(logged).toHaveBeenCalledWith('gatepass: "onError" threw while reporting an error', reporting, failure)
+    logged.mockRestore()
   })
 
   it('builds the URL from the Host header and passes method, path, query and headers', async () => {
@@ -673,6 +736,35 @@ describe('serve', () => {
   it('validates its options', async () => {
     await expect(serve(async () => new Response(), { port: 70000 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: '"port" must be an integer between 0 and 65535' })
     await expect(serve(async () => new Response(), { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' })
+  })
+
+  it.each([
+    ['options null', null, 'ERR_INVALID_ARG_TYPE', '"options" must be an object'],
+    ['options a number', 8080, 'ERR_INVALID_ARG_TYPE', '"options" must be an object'],
+    ['port a string', { port: '8080' }, 'ERR_INVALID_ARG_TYPE', '"port" must be an integer between 0 and 65535'],
+    ['port fractional', { port: 80.5 }, 'ERR_INVALID_ARG_VALUE', '"port" must be an integer between 0 and 65535'],
+    ['host empty', { host: '' }, 'ERR_INVALID_ARG_VALUE', '"host" must be a non-empty string'],
+    ['host a number', { host: 127 }, 'ERR_INVALID_ARG_TYPE', '"host" must be a non-empty string'],
+    ['onError a string', { onError: 'x' }, 'ERR_INVALID_ARG_TYPE', '"onError" must be a function'],
+    ['signal a string', { signal: 'x' }, 'ERR_INVALID_ARG_TYPE', '"signal" must be an AbortSignal'],
+    ['signal null', { signal: null }, 'ERR_INVALID_ARG_TYPE', '"signal" must be an AbortSignal'],
+    // Before: its addEventListener() failed after listen(), leaving the server up.
+    ['signal without addEventListener', { signal: { aborted: false, throwIfAborted() {} } }, 'ERR_INVALID_ARG_TYPE', '"signal" must be an AbortSignal (its "addEventListener" is not a function)'],
+  ])('%s → %s, and nothing listens', async (_name, bad, code, message) => {
+    const port = await freePort()
+    const options = bad !== null && typeof bad === 'object' ? { port, ...bad } : bad
+    await expect(serve(ok, options as ServeOptions)).rejects.toMatchObject({ name: 'TypeError', code, message })
+    expect(await listening(port)).toBe(false)
+  })
+
+  it('the same port listens with good options (the check above can see a server)', async () => {
+    const port = await freePort()
+    const controller = new AbortController()
+    const server = await serve(ok, { port, host: '127.0.0.1', signal: controller.signal, onError: () => {} })
+    expect(await listening(port)).toBe(true)
+    controller.abort()
+    await server.close()
+    expect(await listening(port)).toBe(false)
   })
 
   it('rejects when the port is taken', async () => {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createPostgresStore, loadDriver, StoreDriverError } from '../../src/server/postgres/index.js'
+import type { PostgresStoreOptions } from '../../src/server/postgres/index.js'
 import { migrations } from '../../src/server/postgres/migrations.js'
 import { POSTGRES_URL, probePostgres, relay } from '../_postgres.js'
 import { runStoreContract } from './_contract.js'
@@ -252,8 +253,73 @@ if (unreachable) {
         code: 'ERR_INVALID_ARG_VALUE',
         message: '"schema" must be a plain identifier (letters, digits, underscores; at most 63 characters)',
       })
-      await expect(createPostgresStore({})).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: '"connectionString" must be a non-empty string when no "pool" is given' })
+      await expect(createPostgresStore({ connectionString: '' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: '"connectionString" must be a non-empty string when no "pool" is given' })
       await expect(createPostgresStore({ connectionString: url, max: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
+    })
+
+    it('accepts the bounds: max 10,000, connectionTimeoutDuration 0 (no limit, pg\'s meaning) and 2,147,483,647', async () => {
+      for (const [max, connectionTimeoutDuration] of [
+        [10_000, 2_147_483_647],
+        [1, 0],
+      ] as const) {
+        const store = await createPostgresStore({ connectionString: url, schema: freshSchema(), max, connectionTimeoutDuration })
+        try {
+          expect(store.pool.options).toMatchObject({ max, connectionTimeoutMillis: connectionTimeoutDuration })
+          await store.issue({ access: access('bounds') })
+          expect(await store.findAccessToken('bounds')).toEqual(access('bounds'))
+        } finally {
+          await store.close()
+        }
+      }
+    })
+
+    it('uses a pool it is given, and leaves it open on close', async () => {
+      const pool = new pg.Pool({ connectionString: url, max: 2 })
+      try {
+        const store = await createPostgresStore({ pool, schema: freshSchema() })
+        expect(store.pool).toBe(pool)
+        await store.close()
+        expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+      } finally {
+        await pool.end()
+      }
     })
   })
 }
+
+// Checked before any connection: no server needed.
+describe('createPostgresStore: options', () => {
+  const fail = (options: unknown, code: string, message: string) =>
+    expect(createPostgresStore(options as PostgresStoreOptions)).rejects.toMatchObject({ name: 'TypeError', code, message })
+
+  it.each([null, 'postgresql://x'])('options %j → ERR_INVALID_ARG_TYPE', async (bad) => {
+    await fail(bad, 'ERR_INVALID_ARG_TYPE', '"options" must be an object')
+  })
+
+  // Before: `pool.on is not a function`, or an outage-looking StoreUnavailableError later.
+  it.each([
+    ['a string', 'x', '"pool" must be a pg Pool'],
+    ['null', null, '"pool" must be a pg Pool'],
+    ['an empty object', {}, '"pool" must be a pg Pool (its "query" is not a function)'],
+    ['an object without on', { query() {}, connect() {} }, '"pool" must be a pg Pool (its "on" is not a function)'],
+    ['an object without connect', { query() {}, on() {} }, '"pool" must be a pg Pool (its "connect" is not a function)'],
+  ])('pool: %s → ERR_INVALID_ARG_TYPE', async (_name, pool, message) => {
+    await fail({ pool }, 'ERR_INVALID_ARG_TYPE', message)
+  })
+
+  it.each([
+    [{ connectionString: 5 }, 'ERR_INVALID_ARG_TYPE', '"connectionString" must be a non-empty string when no "pool" is given'],
+    [{}, 'ERR_INVALID_ARG_TYPE', '"connectionString" must be a non-empty string when no "pool" is given'],
+    [{ connectionString: url, schema: 5 }, 'ERR_INVALID_ARG_TYPE', '"schema" must be a plain identifier (letters, digits, underscores; at most 63 characters)'],
+    [{ connectionString: url, max: 0 }, 'ERR_INVALID_ARG_VALUE', '"max" must be an integer from 1 to 10,000'],
+    [{ connectionString: url, max: 10_001 }, 'ERR_INVALID_ARG_VALUE', '"max" must be an integer from 1 to 10,000'],
+    [{ connectionString: url, max: '10' }, 'ERR_INVALID_ARG_TYPE', '"max" must be an integer from 1 to 10,000'],
+    [{ connectionString: url, connectionTimeoutDuration: -1 }, 'ERR_INVALID_ARG_VALUE', '"connectionTimeoutDuration" must be an integer from 0 to 2,147,483,647 (ms)'],
+    // Beyond setTimeout's limit pg's connection timer would fire after 1 ms.
+    [{ connectionTimeoutDuration: 3e9, connectionString: url }, 'ERR_INVALID_ARG_VALUE', '"connectionTimeoutDuration" must be an integer from 0 to 2,147,483,647 (ms)'],
+    [{ connectionString: url, connectionTimeoutDuration: 2_147_483_648 }, 'ERR_INVALID_ARG_VALUE', '"connectionTimeoutDuration" must be an integer from 0 to 2,147,483,647 (ms)'],
+    [{ connectionString: url, connectionTimeoutDuration: '5s' }, 'ERR_INVALID_ARG_TYPE', '"connectionTimeoutDuration" must be an integer from 0 to 2,147,483,647 (ms)'],
+  ])('%j → %s', async (bad, code, message) => {
+    await fail(bad, code, message)
+  })
+})

@@ -102,7 +102,11 @@ describe('SQLite WAL checkpoints in a worker thread', () => {
 
   it('refuses a checkpointInterval that is not a whole number of milliseconds', async () => {
     for (const bad of [-1, 1.5, Number.NaN, 3_600_001, '200']) {
-      await expect(createSQLiteStore({ path: file(), checkpointInterval: bad as number })).rejects.toThrow(/"checkpointInterval" must be an integer number of milliseconds/)
+      await expect(createSQLiteStore({ path: file(), checkpointInterval: bad as number })).rejects.toMatchObject({
+        name: 'TypeError',
+        code: typeof bad === 'number' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE',
+        message: '"checkpointInterval" must be an integer from 0 to 3,600,000 (ms)',
+      })
     }
   })
 })

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSQLiteStore, loadDriver, StoreDriverError } from '../../src/server/sqlite/index.js'
+import type { SQLiteStoreOptions } from '../../src/server/sqlite/index.js'
 import { migrations } from '../../src/server/sqlite/migrations.js'
 import { runStoreContract } from './_contract.js'
 
@@ -207,7 +208,43 @@ describe('createSQLiteStore', () => {
 
   it('rejects bad options with ERR_INVALID_ARG_*', async () => {
     await expect(createSQLiteStore({ path: '' })).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: '"path" must be a non-empty string' })
-    await expect(createSQLiteStore({ path: ':memory:', busyTimeoutDuration: -1 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
+    await expect(createSQLiteStore({ path: 42 as unknown as string })).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: '"path" must be a non-empty string' })
+    await expect(createSQLiteStore({})).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: '"path" must be a non-empty string' })
+  })
+
+  it.each([null, 'tokens.db'])('options %j → ERR_INVALID_ARG_TYPE', async (bad) => {
+    await expect(createSQLiteStore(bad as unknown as SQLiteStoreOptions)).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: '"options" must be an object' })
+  })
+
+  // Before: each failed at its first pragma and came out as StoreUnavailableError "sqlite store error" (an outage).
+  it.each([
+    ['a string', 'tokens.db', '"database" must be a better-sqlite3 Database'],
+    ['null', null, '"database" must be a better-sqlite3 Database'],
+    ['an empty object', {}, '"database" must be a better-sqlite3 Database (its "pragma" is not a function)'],
+    ['an object without exec', { pragma() {}, prepare() {} }, '"database" must be a better-sqlite3 Database (its "exec" is not a function)'],
+  ])('database: %s → ERR_INVALID_ARG_TYPE', async (_name, bad, message) => {
+    await expect(createSQLiteStore({ database: bad as unknown as Database.Database })).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message })
+  })
+
+  it.each([
+    [-1, 'ERR_INVALID_ARG_VALUE'],
+    [1.5, 'ERR_INVALID_ARG_VALUE'],
+    // SQLite would read it as 0: a write would not wait for a lock at all.
+    [1e15, 'ERR_INVALID_ARG_VALUE'],
+    [2_147_483_648, 'ERR_INVALID_ARG_VALUE'],
+    ['5000', 'ERR_INVALID_ARG_TYPE'],
+  ])('busyTimeoutDuration %j → %s', async (bad, code) => {
+    await expect(createSQLiteStore({ path: ':memory:', busyTimeoutDuration: bad as number })).rejects.toMatchObject({
+      name: 'TypeError',
+      code,
+      message: '"busyTimeoutDuration" must be an integer from 0 to 2,147,483,647 (ms)',
+    })
+  })
+
+  it('busyTimeoutDuration 2,147,483,647 (the most) reaches SQLite as is', async () => {
+    const store = await createSQLiteStore({ path: ':memory:', busyTimeoutDuration: 2_147_483_647 })
+    expect(store.database.pragma('busy_timeout', { simple: true })).toBe(2_147_483_647)
+    await store.close()
   })
 
   it('uses an index for every lookup', async () => {

@@ -11,6 +11,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { invalidArgument } from '../../shared/lib/args.js'
+import { nonEmptyString, objectWithMethods, optionalFunction, optionsObject } from '../verifiers/common.js'
 import { CONNECTION_HEADERS } from '../lib/hop-by-hop.js'
 import { deferKnownBodies, knownHeaders } from '../lib/known-body.js'
 import type { FetchHandler, RequestContext } from '../types.js'
@@ -39,7 +40,8 @@ export type { FetchHandler, RequestContext } from '../types.js'
 export interface NodeListenerOptions {
   /**
    * Called with the exception when the handler throws (or returns something that is not a
-   * `Response`). The client gets a generic 500 whatever this does. Default: `console.error`.
+   * `Response`). The client gets a generic 500 whatever this does; an exception it throws goes to
+   * `console.error`. A function, checked when the listener is made. Default: `console.error`.
    */
   onError?: ((error: unknown, request: Request | undefined) => void) | undefined
 }
@@ -64,6 +66,8 @@ export interface NodeListenerOptions {
  * @group Node Adapter
  */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void
+
+const defaultOnError = (error: unknown) => console.error('gatepass: unhandled error in request handler', error)
 
 const SERVER_ERROR_BODY = JSON.stringify({ error: 'server_error', error_description: 'internal error' })
 const INVALID_REQUEST_BODY = JSON.stringify({ error: 'invalid_request', error_description: 'malformed request target or host' })
@@ -337,6 +341,8 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
  * @param handler The Fetch handler, e.g. `service.fetch`.
  * @param options Error reporting.
  * @returns A listener for `http.createServer()` / `https.createServer()` (or {@link serve}).
+ * @throws `TypeError` with `code` `ERR_INVALID_ARG_TYPE` when `handler` or `onError` is not a
+ *   function or `options` is not an object, at once, not on the first request.
  * @example Mount the token service on a node:http server
  *
  * ```ts
@@ -359,9 +365,18 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
  *
  * @group Node Adapter
  */
-export function toNodeListener(handler: FetchHandler, options: NodeListenerOptions = {}): NodeListener {
+export function toNodeListener(handler: FetchHandler, options?: NodeListenerOptions): NodeListener {
   if (typeof handler !== 'function') throw invalidArgument('"handler" must be a function', 'ERR_INVALID_ARG_TYPE')
-  const onError = options.onError ?? ((error: unknown) => console.error('gatepass: unhandled error in request handler', error))
+  const report = optionalFunction<NonNullable<NodeListenerOptions['onError']>>(optionsObject(options).onError, 'onError') ?? defaultOnError
+  // Called from inside the listener's promise chain: a throw here would be an unhandled rejection
+  // (the end of the process), and the client would get no answer.
+  const onError = (error: unknown, request: Request | undefined) => {
+    try {
+      report(error, request)
+    } catch (thrown) {
+      console.error('gatepass: "onError" threw while reporting an error', thrown, error)
+    }
+  }
   // This adapter sends gatepass's own response bodies from their string, so they need no stream.
   // (Not under Bun or Deno, whose native servers would read such a response as bodyless.)
   if (!('Bun' in globalThis) && !('Deno' in globalThis)) deferKnownBodies()
@@ -441,6 +456,9 @@ export function toNodeListener(handler: FetchHandler, options: NodeListenerOptio
   }
 }
 
+/** What {@link serve} calls on its `signal` (checked before it listens). */
+const SIGNAL_METHODS = ['throwIfAborted', 'addEventListener', 'removeEventListener'] as const
+
 /**
  * Options of {@link serve}.
  *
@@ -465,7 +483,7 @@ export interface ServeOptions extends NodeListenerOptions {
   port?: number | undefined
   /** Interface to listen on. Default `'127.0.0.1'` (use `'0.0.0.0'` or `'::'` to accept remote clients). */
   host?: string | undefined
-  /** Closes the server when aborted. */
+  /** Closes the server when aborted. An `AbortSignal`, checked before the server listens. */
   signal?: AbortSignal | undefined
 }
 
@@ -508,6 +526,9 @@ export interface ServeResult {
  * @param options `port` (default 8080, `0` = any free port), `host` (default `'127.0.0.1'`), an
  *   abort `signal` that closes the server, and `onError` (see {@link toNodeListener}).
  * @returns The URL and port it listens on, and `close()` to stop it.
+ * @throws (rejects with) `TypeError` with `code` `ERR_INVALID_ARG_TYPE` or `ERR_INVALID_ARG_VALUE`
+ *   for a bad option (`options` not an object, `port`, `host`, a `signal` that is not an
+ *   `AbortSignal`, an `onError` that is not a function), before anything listens.
  * @example Serve the token service
  *
  * ```ts
@@ -534,13 +555,18 @@ export interface ServeResult {
  *
  * @group Node Adapter
  */
-export async function serve(handler: FetchHandler, options: ServeOptions = {}): Promise<ServeResult> {
-  const { port = 8080, host = '127.0.0.1', signal } = options
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArgument('"port" must be an integer between 0 and 65535')
-  if (typeof host !== 'string' || host.length === 0) throw invalidArgument('"host" must be a non-empty string', 'ERR_INVALID_ARG_TYPE')
+export async function serve(handler: FetchHandler, options?: ServeOptions): Promise<ServeResult> {
+  const { port = 8080, host = '127.0.0.1', signal: given } = optionsObject(options)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw invalidArgument('"port" must be an integer between 0 and 65535', typeof port === 'number' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE')
+  }
+  nonEmptyString(host, 'host')
+  // Checked before listening: a signal that cannot be listened to must not leave a server up.
+  const signal = given === undefined ? undefined : objectWithMethods<AbortSignal>(given, 'signal', 'an AbortSignal', SIGNAL_METHODS)
+  const listener = toNodeListener(handler, options)
   signal?.throwIfAborted()
 
-  const server = createServer(toNodeListener(handler, options))
+  const server = createServer(listener)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {

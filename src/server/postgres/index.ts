@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import type { Pool, PoolClient, QueryResultRow } from 'pg'
 import { GatepassError, StoreUnavailableError } from '../../shared/errors.js'
 import { invalidArgument } from '../../shared/lib/args.js'
+import { duration, MAX_TIMER_DELAY, objectWithMethods } from '../verifiers/common.js'
 import { importDriver, loadDriver } from '../sqlite/driver.js'
 import type { AccessTokenRecord, IssueBatch, KeyRecord, RefreshTokenRecord, RotateOutcome, TokenBinding, TokenStore } from '../store/types.js'
 import { migrations } from './migrations.js'
@@ -24,13 +25,16 @@ export { loadDriver, StoreDriverError } from '../sqlite/driver.js'
 export interface PostgresStoreOptions {
   /** `postgresql://user:password@host:5432/database`. Ignored when `pool` is given. */
   connectionString?: string | undefined
-  /** A `pg` pool to use instead of creating one. It is not ended by `close()`. */
+  /** A `pg` pool to use instead of creating one (an object with `query`, `connect` and `on`). It is not ended by `close()`. */
   pool?: Pool | undefined
   /** Schema holding the tables (created when missing). Default `'gatepass'`. */
   schema?: string | undefined
-  /** Most connections of the pool created from `connectionString`. Default `10`. */
+  /** Most connections of the pool created from `connectionString`, an integer from 1 to 10,000. Default `10`. */
   max?: number | undefined
-  /** How long to wait for a new connection before failing, in ms. Default `5000`. */
+  /**
+   * How long to wait for a new connection before failing, in ms: an integer from 0 to
+   * 2,147,483,647 (`setTimeout`'s limit); `0` waits without limit (`pg`'s meaning). Default `5000`.
+   */
   connectionTimeoutDuration?: number | undefined
   /** Loads the `pg` module instead of `import('pg')`. */
   [loadDriver]?: (() => Promise<unknown>) | undefined
@@ -49,6 +53,11 @@ export interface PostgresStore extends TokenStore {
   /** The schema holding the tables. */
   readonly schema: string
 }
+
+/** What the store calls on a given `pool` (checked up front). */
+const POOL_METHODS = ['query', 'connect', 'on'] as const
+/** The most connections `max` may ask for (PostgreSQL's own `max_connections` is far lower by default). */
+const MAX_POOL_SIZE = 10_000
 
 const PG_PACKAGE = 'pg'
 const PG_INSTALL = 'npm install pg@8'
@@ -287,20 +296,21 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   if (typeof options !== 'object' || options === null) throw invalidArgument('"options" must be an object', 'ERR_INVALID_ARG_TYPE')
   const schema = options.schema ?? 'gatepass'
   if (typeof schema !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
-    throw invalidArgument('"schema" must be a plain identifier (letters, digits, underscores; at most 63 characters)')
+    throw invalidArgument('"schema" must be a plain identifier (letters, digits, underscores; at most 63 characters)', typeof schema === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE')
   }
-  if (!options.pool && (typeof options.connectionString !== 'string' || options.connectionString === '')) {
-    throw invalidArgument('"connectionString" must be a non-empty string when no "pool" is given')
+  // A wrong pool would fail with `pool.on is not a function`, or later, as an outage.
+  const given = options.pool === undefined ? undefined : objectWithMethods<Pool>(options.pool, 'pool', 'a pg Pool', POOL_METHODS)
+  if (!given && (typeof options.connectionString !== 'string' || options.connectionString === '')) {
+    throw invalidArgument('"connectionString" must be a non-empty string when no "pool" is given', typeof options.connectionString === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE')
   }
-  const max = options.max ?? 10
-  if (!Number.isSafeInteger(max) || max < 1) throw invalidArgument('"max" must be a positive integer')
-  const connectionTimeout = options.connectionTimeoutDuration ?? 5000
-  if (!Number.isSafeInteger(connectionTimeout) || connectionTimeout < 0) throw invalidArgument('"connectionTimeoutDuration" must be a non-negative integer')
+  const max = duration(options.max, 'max', 10, { min: 1, max: MAX_POOL_SIZE, integer: true })
+  // pg waits without limit for 0, and fires at once for a delay beyond setTimeout's limit.
+  const connectionTimeout = duration(options.connectionTimeoutDuration, 'connectionTimeoutDuration', 5000, { max: MAX_TIMER_DELAY, integer: true, unit: 'ms' })
 
   let pool: Pool
-  const owned = !options.pool
-  if (options.pool) {
-    pool = options.pool
+  const owned = !given
+  if (given) {
+    pool = given
   } else {
     const loader = options[loadDriver] ?? (() => import('pg'))
     const driver = await importDriver<{ Pool: typeof Pool }>(PG_PACKAGE, PG_INSTALL, loader)

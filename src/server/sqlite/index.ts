@@ -10,6 +10,7 @@ import { setImmediate } from 'node:timers'
 import type BetterSqlite3 from 'better-sqlite3'
 import { GatepassError, StoreUnavailableError } from '../../shared/errors.js'
 import { invalidArgument } from '../../shared/lib/args.js'
+import { duration, MAX_TIMER_DELAY, nonEmptyString, objectWithMethods } from '../verifiers/common.js'
 import type { IssueBatch, KeyRecord, RotateInput, RotateOutcome, TokenStore } from '../store/types.js'
 import { startCheckpointer, type Checkpointer } from './checkpointer.js'
 import { importDriver, loadDriver } from './driver.js'
@@ -32,15 +33,22 @@ export interface SQLiteStoreOptions {
    * database (lost on close). Ignored when `database` is given.
    */
   path?: string | undefined
-  /** An open `better-sqlite3` database to use instead of opening `path`. It is not closed by `close()`. */
+  /**
+   * An open `better-sqlite3` database to use instead of opening `path` (an object with `pragma`,
+   * `prepare`, `exec` and `transaction`). It is not closed by `close()`.
+   */
   database?: BetterSqlite3.Database | undefined
-  /** How long a write waits for another process's lock before failing, in ms. Default `5000`. */
+  /**
+   * How long a write waits for another process's lock before failing, in ms: an integer from 0 to
+   * 2,147,483,647 (SQLite's limit; `0` fails at once). Default `5000`.
+   */
   busyTimeoutDuration?: number | undefined
   /**
-   * Milliseconds between WAL checkpoints, run in a worker thread on a connection of its own, off
-   * the event loop: a committed write is synced to disk within about this long, and requests
-   * never wait for a checkpoint's disk syncs. `0` leaves checkpoints to SQLite (after every
-   * 1000 pages of WAL, on the connection that commits, i.e. on the event loop). Default `200`.
+   * Milliseconds between WAL checkpoints (an integer from 0 to 3,600,000), run in a worker thread
+   * on a connection of its own, off the event loop: a committed write is synced to disk within
+   * about this long, and requests never wait for a checkpoint's disk syncs. `0` leaves
+   * checkpoints to SQLite (after every 1000 pages of WAL, on the connection that commits, i.e. on
+   * the event loop). Default `200`.
    * Used only for a database the store opens from a file `path` with its own `better-sqlite3`
    * (not `':memory:'`, a `file:` URI, a given `database` or a driver loaded some other way); if
    * the worker cannot start, or its checkpoints keep failing, SQLite's own checkpoints take over.
@@ -66,6 +74,9 @@ export interface SQLiteStore extends TokenStore {
 const SQLITE_AUTOCHECKPOINT = 1000
 /** `wal_autocheckpoint` while the checkpointer runs: only if it falls far behind. */
 const BACKSTOP_AUTOCHECKPOINT = 10_000
+
+/** What the store calls on a given `database` (checked up front). */
+const DATABASE_METHODS = ['pragma', 'prepare', 'exec', 'transaction'] as const
 
 const SQLITE_PACKAGE = 'better-sqlite3'
 const SQLITE_INSTALL = 'npm install better-sqlite3@12'
@@ -126,14 +137,12 @@ function migrate(db: BetterSqlite3.Database): number {
  */
 export async function createSQLiteStore(options: SQLiteStoreOptions): Promise<SQLiteStore> {
   if (typeof options !== 'object' || options === null) throw invalidArgument('"options" must be an object', 'ERR_INVALID_ARG_TYPE')
-  const { database, path } = options
-  if (!database && (typeof path !== 'string' || path === '')) throw invalidArgument('"path" must be a non-empty string')
-  const busyTimeout = options.busyTimeoutDuration ?? 5000
-  if (!Number.isSafeInteger(busyTimeout) || busyTimeout < 0) throw invalidArgument('"busyTimeoutDuration" must be a non-negative integer')
-  const checkpointInterval = options.checkpointInterval ?? 200
-  if (!Number.isSafeInteger(checkpointInterval) || checkpointInterval < 0 || checkpointInterval > 3_600_000) {
-    throw invalidArgument('"checkpointInterval" must be an integer number of milliseconds from 0 to 3600000')
-  }
+  // A wrong handle would fail at its first pragma, reported as a StoreUnavailableError (an outage).
+  const database = options.database === undefined ? undefined : objectWithMethods<BetterSqlite3.Database>(options.database, 'database', 'a better-sqlite3 Database', DATABASE_METHODS)
+  const path = database ? undefined : nonEmptyString(options.path, 'path')
+  // SQLite reads a busy_timeout beyond a 32-bit int as 0: no waiting at all.
+  const busyTimeout = duration(options.busyTimeoutDuration, 'busyTimeoutDuration', 5000, { max: MAX_TIMER_DELAY, integer: true, unit: 'ms' })
+  const checkpointInterval = duration(options.checkpointInterval, 'checkpointInterval', 200, { max: 3_600_000, integer: true, unit: 'ms' })
 
   let db: BetterSqlite3.Database
   if (database) {

@@ -55,12 +55,45 @@ export function stringList(value: unknown, name: string, options: { allowEmpty: 
   return [...(list as string[])]
 }
 
-export function duration(value: unknown, name: string, fallback: number, options: { integer?: boolean; allowInfinity?: boolean } = {}): number {
+/** The longest delay `setTimeout`/`setInterval` honour (a longer one fires after 1 ms), and `AbortSignal.timeout()` with them. */
+export const MAX_TIMER_DELAY = 2_147_483_647
+
+/** The largest cache entry count a factory accepts. */
+export const MAX_CACHE_ENTRIES = 10_000_000
+
+/**
+ * A number option from `min` (default 0) to `max`, `fallback` when undefined; `integer` refuses
+ * fractions, `allowInfinity` accepts `Infinity` beyond `max`. The message names the range (and
+ * `unit`).
+ */
+export function duration(value: unknown, name: string, fallback: number, options: { max: number; min?: number; integer?: boolean; allowInfinity?: boolean; unit?: string }): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number') throw invalidArgument(`"${name}" must be a number`, 'ERR_INVALID_ARG_TYPE')
-  const ok = value >= 0 && (Number.isFinite(value) || (options.allowInfinity === true && value === Infinity)) && (!options.integer || Number.isInteger(value))
-  if (!ok) throw invalidArgument(`"${name}" must be a non-negative ${options.integer ? 'integer' : 'number'}`)
+  const min = options.min ?? 0
+  const range = `${options.integer ? 'an integer' : 'a number'} from ${min.toLocaleString('en-US')} to ${options.max.toLocaleString('en-US')}${options.unit ? ` (${options.unit})` : ''}${options.allowInfinity ? ', or Infinity' : ''}`
+  if (typeof value !== 'number') throw invalidArgument(`"${name}" must be ${range}`, 'ERR_INVALID_ARG_TYPE')
+  const ok = (value >= min && value <= options.max && (!options.integer || Number.isInteger(value))) || (options.allowInfinity === true && value === Infinity)
+  if (!ok) throw invalidArgument(`"${name}" must be ${range}`)
   return value
+}
+
+/**
+ * Checks that `value` is an object with the given methods (a driver's pool, a database handle,
+ * an `AbortSignal`): a wrong object fails here, naming the option, instead of deep inside with
+ * `x.y is not a function`.
+ */
+export function objectWithMethods<T>(value: unknown, name: string, what: string, methods: readonly string[]): T {
+  if (typeof value !== 'object' || value === null) throw invalidArgument(`"${name}" must be ${what}`, 'ERR_INVALID_ARG_TYPE')
+  for (const method of methods) {
+    if (typeof (value as Record<string, unknown>)[method] !== 'function') throw invalidArgument(`"${name}" must be ${what} (its "${method}" is not a function)`, 'ERR_INVALID_ARG_TYPE')
+  }
+  return value as T
+}
+
+/** `options` of a factory whose options are optional: `undefined` gives `{}`; anything but an object throws. */
+export function optionsObject<T extends object>(value: T | undefined, name = 'options'): T {
+  if (value === undefined) return {} as T
+  if (!isObject(value)) throw invalidArgument(`"${name}" must be an object`, 'ERR_INVALID_ARG_TYPE')
+  return value as T
 }
 
 export function optionalFunction<F>(value: unknown, name: string): F | undefined {

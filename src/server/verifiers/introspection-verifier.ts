@@ -10,6 +10,7 @@ import { invalidArgument } from '../../shared/lib/args.js'
 import { accessTokenClaimsSchema, introspectionResponseSchema } from '../../shared/schemas.js'
 import type { AccessTokenClaims, ClaimsSchema, IntrospectionResponse } from '../../shared/schemas.js'
 import { LRU } from '../lib/lru.js'
+import { MAX_OPAQUE_CACHE_AGE } from '../validation/options.js'
 import type { GuardResult, Principal } from '../principal.js'
 import {
   audienceList,
@@ -20,6 +21,8 @@ import {
   freezePrincipal,
   httpURL,
   isObject,
+  MAX_CACHE_ENTRIES,
+  MAX_TIMER_DELAY,
   nonEmptyString,
   optionalFunction,
   parseScope,
@@ -53,13 +56,14 @@ export interface IntrospectionVerifierOptions<C extends AccessTokenClaims = Acce
   /** Schema the response is parsed with to fill `principal.claims` (`null` when it does not parse). Default: `accessTokenClaimsSchema`. */
   claims?: ClaimsSchema<C>
   /**
-   * How long an active answer is cached, in ms; never past the token's `exp`. `"active": false` is
-   * cached for at most 5 s. `0` disables the cache. Default: `30_000`.
+   * How long an active answer is cached, in ms, from 0 to 3,600,000 (an hour, as the token
+   * service's `opaqueCacheMaxAge`: a revocation must not go unseen longer); never past the token's
+   * `exp`. `"active": false` is cached for at most 5 s. `0` disables the cache. Default: `30_000`.
    */
   cacheMaxAge?: number
-  /** Maximum cache entries (LRU). Default: `10_000`. */
+  /** Maximum cache entries (LRU), an integer from 0 to 10,000,000 (`0` disables the cache). Default: `10_000`. */
   cacheMaxEntries?: number
-  /** Timeout of each introspection request, in ms. Default: `5_000`. */
+  /** Timeout of each introspection request, in ms: an integer from 1 to 2,147,483,647 (`setTimeout`'s limit). Default: `5_000`. */
   timeoutDuration?: number
   /** Fetch implementation. Default: the global `fetch`. */
   fetch?: FetchLike
@@ -145,9 +149,9 @@ export function createIntrospectionVerifier<C extends AccessTokenClaims = Access
   const audience = options.audience === undefined ? null : stringList(options.audience, 'audience', { allowEmpty: false })
   const requiredScopes = options.requiredScopes === undefined ? [] : stringList(options.requiredScopes, 'requiredScopes', { allowEmpty: true, noSpaces: true })
   const claimsSchema = claimsSchemaOption<C>(options.claims, accessTokenClaimsSchema)
-  const cacheMaxAge = duration(options.cacheMaxAge, 'cacheMaxAge', 30_000)
-  const cacheMaxEntries = duration(options.cacheMaxEntries, 'cacheMaxEntries', 10_000, { integer: true })
-  const timeoutDuration = duration(options.timeoutDuration, 'timeoutDuration', 5_000, { integer: true })
+  const cacheMaxAge = duration(options.cacheMaxAge, 'cacheMaxAge', 30_000, { max: MAX_OPAQUE_CACHE_AGE, unit: 'ms' })
+  const cacheMaxEntries = duration(options.cacheMaxEntries, 'cacheMaxEntries', 10_000, { max: MAX_CACHE_ENTRIES, integer: true })
+  const timeoutDuration = duration(options.timeoutDuration, 'timeoutDuration', 5_000, { min: 1, max: MAX_TIMER_DELAY, integer: true, unit: 'ms' })
   const fetchImpl = optionalFunction<FetchLike>(options.fetch, 'fetch')
   const realm = options.realm === undefined ? (audience?.[0] ?? 'api') : nonEmptyString(options.realm, 'realm')
   const authorization = `Basic ${btoa(`${formEncode(clientId)}:${formEncode(clientSecret)}`)}`

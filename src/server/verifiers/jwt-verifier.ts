@@ -11,6 +11,7 @@ import { invalidArgument } from '../../shared/lib/args.js'
 import { accessTokenClaimsSchema, authorizationServerMetadataSchema } from '../../shared/schemas.js'
 import type { AccessTokenClaims, ClaimsSchema } from '../../shared/schemas.js'
 import { LRU } from '../lib/lru.js'
+import { MAX_LEEWAY } from '../validation/options.js'
 import type { GuardResult, Principal } from '../principal.js'
 import {
   audienceList,
@@ -21,6 +22,8 @@ import {
   freezePrincipal,
   httpURL,
   isObject,
+  MAX_CACHE_ENTRIES,
+  MAX_TIMER_DELAY,
   nonEmptyString,
   optionalFunction,
   parseScope,
@@ -43,6 +46,10 @@ import {
 /** Asymmetric JWS algorithms a verifier may be configured with (never `none`, never HMAC). */
 const SUPPORTED_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'])
 const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'EdDSA']
+/** The longest finite JWKS `cacheMaxAge`, ms (a day; `Infinity` is accepted too). */
+const MAX_JWKS_CACHE_AGE = 86_400_000
+/** The longest `cooldownDuration`, ms: beyond an hour, tokens signed with a newly rotated key are refused too long. */
+const MAX_COOLDOWN = 3_600_000
 /** Header parameters that embed or point at a key: the key must come from the issuer's JWKS only. */
 const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
 
@@ -81,7 +88,7 @@ export interface JWTVerifierOptions<C extends AccessTokenClaims = AccessTokenCla
   audience: string | string[]
   /** Accepted algorithms (asymmetric only). Default: `['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'EdDSA']`. */
   algorithms?: string[]
-  /** Clock leeway for `exp`, `nbf` and `iat`, in seconds. Default: `30`. */
+  /** Clock leeway for `exp`, `nbf` and `iat`, in seconds, from 0 to 3,600 (the token service's limit). Default: `30`. */
   leeway?: number
   /** Scopes every token must carry; a token missing one gets 403 `insufficient_scope`. Default: none. */
   requiredScopes?: string[]
@@ -89,18 +96,18 @@ export interface JWTVerifierOptions<C extends AccessTokenClaims = AccessTokenCla
   claims?: ClaimsSchema<C>
   /** `realm` of the `WWW-Authenticate` challenges. Default: the first audience. */
   realm?: string
-  /** Maximum age of the cached JWKS, in ms (`Infinity`: never stale). Default: `600_000` (10 minutes). */
+  /** Maximum age of the cached JWKS, in ms, from 0 to 86,400,000 (a day), or `Infinity` (never stale). Default: `600_000` (10 minutes). */
   cacheMaxAge?: number
-  /** Minimum time between a JWKS fetch and a refetch caused by an unknown `kid`, in ms. Default: `30_000`. */
+  /** Minimum time between a JWKS fetch and a refetch caused by an unknown `kid`, in ms, from 0 to 3,600,000 (an hour). Default: `30_000`. */
   cooldownDuration?: number
-  /** Timeout of each JWKS or metadata request, in ms. Default: `5_000`. */
+  /** Timeout of each JWKS or metadata request, in ms: an integer from 1 to 2,147,483,647 (`setTimeout`'s limit). Default: `5_000`. */
   timeoutDuration?: number
   /**
    * Seed and export object of the JWKS cache, updated in place after every fetch (persist it and
    * pass it back after a cold start to skip the first fetch). Default: an internal object.
    */
   jwksCache?: JWKSCache
-  /** Maximum entries of the verified-token cache (`0` disables it). Default: `10_000`. */
+  /** Maximum entries of the verified-token cache, an integer from 0 to 10,000,000 (`0` disables it). Default: `10_000`. */
   tokenCacheMaxEntries?: number
   /** Fetch implementation for JWKS and metadata requests. Default: the global `fetch`. */
   fetch?: FetchLike
@@ -232,14 +239,14 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
   const algorithms = options.algorithms === undefined ? DEFAULT_ALGORITHMS : stringList(options.algorithms, 'algorithms', { allowEmpty: false })
   for (const alg of algorithms) if (!SUPPORTED_ALGORITHMS.has(alg)) throw invalidArgument(`"algorithms" must contain asymmetric JWS algorithms only, got "${alg}"`)
   const allowed = new Set(algorithms)
-  const leeway = duration(options.leeway, 'leeway', 30)
+  const leeway = duration(options.leeway, 'leeway', 30, { max: MAX_LEEWAY, unit: 'seconds' })
   const requiredScopes = options.requiredScopes === undefined ? [] : stringList(options.requiredScopes, 'requiredScopes', { allowEmpty: true, noSpaces: true })
   const claimsSchema = claimsSchemaOption<C>(options.claims, accessTokenClaimsSchema)
   const realm = options.realm === undefined ? audience[0]! : nonEmptyString(options.realm, 'realm')
-  const cacheMaxAge = duration(options.cacheMaxAge, 'cacheMaxAge', 600_000, { allowInfinity: true })
-  const cooldownDuration = duration(options.cooldownDuration, 'cooldownDuration', 30_000)
-  const timeoutDuration = duration(options.timeoutDuration, 'timeoutDuration', 5_000, { integer: true })
-  const tokenCacheMaxEntries = duration(options.tokenCacheMaxEntries, 'tokenCacheMaxEntries', 10_000, { integer: true })
+  const cacheMaxAge = duration(options.cacheMaxAge, 'cacheMaxAge', 600_000, { max: MAX_JWKS_CACHE_AGE, allowInfinity: true, unit: 'ms' })
+  const cooldownDuration = duration(options.cooldownDuration, 'cooldownDuration', 30_000, { max: MAX_COOLDOWN, unit: 'ms' })
+  const timeoutDuration = duration(options.timeoutDuration, 'timeoutDuration', 5_000, { min: 1, max: MAX_TIMER_DELAY, integer: true, unit: 'ms' })
+  const tokenCacheMaxEntries = duration(options.tokenCacheMaxEntries, 'tokenCacheMaxEntries', 10_000, { max: MAX_CACHE_ENTRIES, integer: true })
   const fetchImpl = optionalFunction<FetchLike>(options.fetch, 'fetch')
   if (options.jwksCache !== undefined && !isObject(options.jwksCache)) throw invalidArgument('"jwksCache" must be an object', 'ERR_INVALID_ARG_TYPE')
   const cacheStore = (options.jwksCache ?? {}) as Partial<ExportedJWKSCache> & { jwksUri?: unknown; issuer?: unknown }

@@ -2,7 +2,7 @@ import { delay, http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createIntrospectionVerifier } from '../../../src/server/verifiers/index.js'
-import type { IntrospectionVerifierOptions } from '../../../src/server/verifiers/index.js'
+import type { IntrospectionVerifier, IntrospectionVerifierOptions } from '../../../src/server/verifiers/index.js'
 import { AUDIENCE, ISSUER, T0, T0_SECONDS } from './_fixtures.js'
 
 const ENDPOINT = 'https://as.example/auth/introspect'
@@ -64,12 +64,37 @@ describe('createIntrospectionVerifier: options', () => {
     [{ clientSecret: undefined }, 'ERR_INVALID_ARG_TYPE', '"clientSecret" must be a non-empty string'],
     [{ audience: [''] }, 'ERR_INVALID_ARG_VALUE', '"audience" must contain non-empty strings only'],
     [{ requiredScopes: 'orders:read orders:write' }, 'ERR_INVALID_ARG_VALUE', '"requiredScopes" entries must not contain spaces'],
-    [{ cacheMaxAge: -1 }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxAge" must be a non-negative number'],
-    [{ cacheMaxEntries: 1.5 }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxEntries" must be a non-negative integer'],
-    [{ timeoutDuration: Infinity }, 'ERR_INVALID_ARG_VALUE', '"timeoutDuration" must be a non-negative integer'],
+    [{ cacheMaxAge: -1 }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxAge" must be a number from 0 to 3,600,000 (ms)'],
+    // 30 years: a token without exp would stay cached, its revocation unseen.
+    [{ cacheMaxAge: 1e12 }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxAge" must be a number from 0 to 3,600,000 (ms)'],
+    [{ cacheMaxAge: Infinity }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxAge" must be a number from 0 to 3,600,000 (ms)'],
+    [{ cacheMaxAge: '30s' }, 'ERR_INVALID_ARG_TYPE', '"cacheMaxAge" must be a number from 0 to 3,600,000 (ms)'],
+    [{ cacheMaxEntries: 1.5 }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxEntries" must be an integer from 0 to 10,000,000'],
+    [{ cacheMaxEntries: 10_000_001 }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxEntries" must be an integer from 0 to 10,000,000'],
+    [{ timeoutDuration: Infinity }, 'ERR_INVALID_ARG_VALUE', '"timeoutDuration" must be an integer from 1 to 2,147,483,647 (ms)'],
+    // 0 would abort every request at once; beyond setTimeout's limit the timer fires after 1 ms.
+    [{ timeoutDuration: 0 }, 'ERR_INVALID_ARG_VALUE', '"timeoutDuration" must be an integer from 1 to 2,147,483,647 (ms)'],
+    [{ timeoutDuration: 3e9 }, 'ERR_INVALID_ARG_VALUE', '"timeoutDuration" must be an integer from 1 to 2,147,483,647 (ms)'],
+    [{ timeoutDuration: '5000' }, 'ERR_INVALID_ARG_TYPE', '"timeoutDuration" must be an integer from 1 to 2,147,483,647 (ms)'],
     [{ realm: '' }, 'ERR_INVALID_ARG_VALUE', '"realm" must be a non-empty string'],
   ])('%j → %s', (bad, code, message) => {
     expect(() => verifier(bad as Partial<IntrospectionVerifierOptions>)).toThrow(expect.objectContaining({ name: 'TypeError', code, message }))
+  })
+
+  it.each([null, 42, []])('options %j → ERR_INVALID_ARG_TYPE', (bad) => {
+    expect(() => createIntrospectionVerifier(bad as unknown as IntrospectionVerifierOptions)).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: '"options" must be an object' }),
+    )
+  })
+
+  it('accepts the bounds of every range', () => {
+    expect(() => verifier({ cacheMaxAge: 0, cacheMaxEntries: 0, timeoutDuration: 1 })).not.toThrow()
+    expect(() => verifier({ cacheMaxAge: 3_600_000, cacheMaxEntries: 10_000_000, timeoutDuration: 2_147_483_647 })).not.toThrow()
+    expect(seen).toHaveLength(0)
+  })
+
+  it('timeoutDuration 2,147,483,647 (the most) does not abort a request at once', async () => {
+    await expect(verifier({ timeoutDuration: 2_147_483_647 }).verify('opaque-1')).resolves.toMatchObject({ subject: 'alice' })
   })
 })
 
@@ -161,16 +186,25 @@ describe('createIntrospectionVerifier: answers', () => {
 })
 
 describe('createIntrospectionVerifier: cache', () => {
-  it('an active answer is reused for cacheMaxAge', async () => {
-    const v = verifier()
-    await v.verify('opaque-1')
-    await v.verify('opaque-1')
-    vi.setSystemTime(T0 + 29_000)
-    await v.verify('opaque-1')
+  /** `token` is answered from the cache until `age` ms after T0, and asked about again then. */
+  async function expectCachedFor(v: IntrospectionVerifier, token: string, age: number) {
+    await v.verify(token)
+    await v.verify(token)
+    vi.setSystemTime(T0 + age - 1)
+    await v.verify(token)
     expect(seen).toHaveLength(1)
-    vi.setSystemTime(T0 + 30_000)
-    await v.verify('opaque-1')
+    vi.setSystemTime(T0 + age)
+    await v.verify(token)
     expect(seen).toHaveLength(2)
+  }
+
+  it('an active answer is reused for cacheMaxAge', async () => {
+    await expectCachedFor(verifier(), 'opaque-1', 30_000)
+  })
+
+  it('cacheMaxAge 3,600,000 (the most): a token without exp is reused for an hour, then asked about again', async () => {
+    answers.set('no-exp', { active: true, client_id: 'c' })
+    await expectCachedFor(verifier({ cacheMaxAge: 3_600_000 }), 'no-exp', 3_600_000)
   })
 
   it('never past the token exp', async () => {

@@ -83,15 +83,28 @@ describe('createJWTVerifier: options', () => {
     [{ audience: 42 }, 'ERR_INVALID_ARG_TYPE', '"audience" must be a string or an array of strings'],
     [{ algorithms: ['HS256'] }, 'ERR_INVALID_ARG_VALUE', '"algorithms" must contain asymmetric JWS algorithms only, got "HS256"'],
     [{ algorithms: ['none'] }, 'ERR_INVALID_ARG_VALUE', '"algorithms" must contain asymmetric JWS algorithms only, got "none"'],
-    [{ leeway: -1 }, 'ERR_INVALID_ARG_VALUE', '"leeway" must be a non-negative number'],
-    [{ leeway: '30' }, 'ERR_INVALID_ARG_TYPE', '"leeway" must be a number'],
-    [{ cooldownDuration: Number.NaN }, 'ERR_INVALID_ARG_VALUE', '"cooldownDuration" must be a non-negative number'],
-    [{ timeoutDuration: 1.5 }, 'ERR_INVALID_ARG_VALUE', '"timeoutDuration" must be a non-negative integer'],
+    [{ leeway: -1 }, 'ERR_INVALID_ARG_VALUE', '"leeway" must be a number from 0 to 3,600 (seconds)'],
+    [{ leeway: '30' }, 'ERR_INVALID_ARG_TYPE', '"leeway" must be a number from 0 to 3,600 (seconds)'],
+    // A year: a token expired months ago would pass.
+    [{ leeway: 1e9 }, 'ERR_INVALID_ARG_VALUE', '"leeway" must be a number from 0 to 3,600 (seconds)'],
+    [{ leeway: 3_600.5 }, 'ERR_INVALID_ARG_VALUE', '"leeway" must be a number from 0 to 3,600 (seconds)'],
+    [{ cooldownDuration: Number.NaN }, 'ERR_INVALID_ARG_VALUE', '"cooldownDuration" must be a number from 0 to 3,600,000 (ms)'],
+    [{ cooldownDuration: 3_600_001 }, 'ERR_INVALID_ARG_VALUE', '"cooldownDuration" must be a number from 0 to 3,600,000 (ms)'],
+    [{ cacheMaxAge: -1 }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxAge" must be a number from 0 to 86,400,000 (ms), or Infinity'],
+    [{ cacheMaxAge: 1e12 }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxAge" must be a number from 0 to 86,400,000 (ms), or Infinity'],
+    [{ cacheMaxAge: -Infinity }, 'ERR_INVALID_ARG_VALUE', '"cacheMaxAge" must be a number from 0 to 86,400,000 (ms), or Infinity'],
+    [{ cacheMaxAge: '600000' }, 'ERR_INVALID_ARG_TYPE', '"cacheMaxAge" must be a number from 0 to 86,400,000 (ms), or Infinity'],
+    [{ timeoutDuration: 1.5 }, 'ERR_INVALID_ARG_VALUE', '"timeoutDuration" must be an integer from 1 to 2,147,483,647 (ms)'],
+    // 0 would abort every request at once; beyond setTimeout's limit the timer fires after 1 ms.
+    [{ timeoutDuration: 0 }, 'ERR_INVALID_ARG_VALUE', '"timeoutDuration" must be an integer from 1 to 2,147,483,647 (ms)'],
+    [{ timeoutDuration: 3e9 }, 'ERR_INVALID_ARG_VALUE', '"timeoutDuration" must be an integer from 1 to 2,147,483,647 (ms)'],
+    [{ timeoutDuration: null }, 'ERR_INVALID_ARG_TYPE', '"timeoutDuration" must be an integer from 1 to 2,147,483,647 (ms)'],
     [{ requiredScopes: ['a b'] }, 'ERR_INVALID_ARG_VALUE', '"requiredScopes" entries must not contain spaces'],
     [{ claims: {} }, 'ERR_INVALID_ARG_TYPE', '"claims" must be a zod schema'],
     [{ fetch: 'fetch' }, 'ERR_INVALID_ARG_TYPE', '"fetch" must be a function'],
     [{ jwksCache: 'x' }, 'ERR_INVALID_ARG_TYPE', '"jwksCache" must be an object'],
-    [{ tokenCacheMaxEntries: -1 }, 'ERR_INVALID_ARG_VALUE', '"tokenCacheMaxEntries" must be a non-negative integer'],
+    [{ tokenCacheMaxEntries: -1 }, 'ERR_INVALID_ARG_VALUE', '"tokenCacheMaxEntries" must be an integer from 0 to 10,000,000'],
+    [{ tokenCacheMaxEntries: 1e12 }, 'ERR_INVALID_ARG_VALUE', '"tokenCacheMaxEntries" must be an integer from 0 to 10,000,000'],
   ])('%j → %s', (bad, code, message) => {
     expect(() => verifier(bad as Partial<JWTVerifierOptions>)).toThrow(expect.objectContaining({ name: 'TypeError', code, message }))
   })
@@ -99,6 +112,26 @@ describe('createJWTVerifier: options', () => {
   it('checks options without any request', () => {
     expect(() => verifier({ algorithms: ['RS256', 'ES256'], leeway: 0, cacheMaxAge: Infinity })).not.toThrow()
     expect(jwksRequests).toBe(0)
+  })
+
+  it.each([null, 'options', [{ issuer: ISSUER }]])('options %j → ERR_INVALID_ARG_TYPE', (bad) => {
+    expect(() => createJWTVerifier(bad as unknown as JWTVerifierOptions)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: '"options" must be an object' }))
+  })
+
+  it('accepts the bounds of every range', () => {
+    for (const good of [
+      { leeway: 0, cacheMaxAge: 0, cooldownDuration: 0, timeoutDuration: 1, tokenCacheMaxEntries: 0 },
+      { leeway: 3_600, cacheMaxAge: 86_400_000, cooldownDuration: 3_600_000, timeoutDuration: 2_147_483_647, tokenCacheMaxEntries: 10_000_000 },
+    ]) {
+      expect(() => verifier(good)).not.toThrow()
+    }
+    expect(jwksRequests).toBe(0)
+  })
+
+  it('a leeway of 3,600 s (the most) accepts a token expired 3,599 s ago and refuses one expired 3,601 s ago', async () => {
+    const v = verifier({ leeway: 3_600 })
+    await expect(v.verify(await sign(k1, { claims: { exp: T0_SECONDS - 3_599 } }))).resolves.toMatchObject({ subject: 'alice' })
+    await rejects(v.verify(await sign(k1, { claims: { exp: T0_SECONDS - 3_601 } })), 'ERR_ACCESS_TOKEN_EXPIRED', 'the access token has expired')
   })
 })
 
