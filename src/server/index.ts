@@ -6,6 +6,7 @@
 export { createTokenService } from './token-service.js'
 export type { TokenService, TokenServiceOptions } from './token-service.js'
 export type { CleanupOptions } from './cleanup.js'
+export type { AuditEvent, AuditEventType } from './audit.js'
 export type { IdentitySource } from './token-endpoint/context.js'
 export type { FetchHandler, RequestContext } from './types.js'
 export { configSchema, tokenPolicySchema, secretSchema } from './config/schema.js'

@@ -3,8 +3,9 @@
  *
  * @module
  */
-import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
+import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, type JWK } from 'jose'
 import { ConfigError } from '../shared/errors.js'
+import { invalidArgument } from '../shared/lib/args.js'
 import type { JWKS } from '../shared/schemas.js'
 import type { KeyRecord, TokenStore } from './store/types.js'
 
@@ -41,6 +42,13 @@ export interface KeyManager {
    * every JWT signed so far stops validating).
    */
   rotate(options: { invalidate?: boolean; retiredKeyLifetime: number }): Promise<void>
+  /**
+   * Adds a key made elsewhere (see {@link importKeyRecord}) as the active key of `alg`; the key it
+   * replaces is retired (it keeps verifying). Refuses a key already in the key set.
+   *
+   * @returns The new key's `kid`.
+   */
+  importKey(alg: string, key: unknown): Promise<string>
 }
 
 const KEK_PREFIX = 'enc:'
@@ -82,9 +90,12 @@ async function open(kek: CryptoKey | null, stored: string, kid: string): Promise
 /** Generates a key record for an algorithm (private key sealed with the KEK when given). */
 export async function generateKeyRecord(environment: string, alg: string, kek: CryptoKey | null, now: number): Promise<KeyRecord> {
   const pair = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 })
-  const publicJwk = await exportJWK(pair.publicKey)
+  return keyRecord(environment, alg, await exportJWK(pair.publicKey), await exportJWK(pair.privateKey), kek, now)
+}
+
+/** The active key record of a key pair: `kid` = the RFC 7638 thumbprint, private key sealed with the KEK when given. */
+async function keyRecord(environment: string, alg: string, publicJwk: JWK, privateJwk: JWK, kek: CryptoKey | null, now: number): Promise<KeyRecord> {
   const kid = await calculateJwkThumbprint(publicJwk)
-  const privateJwk = await exportJWK(pair.privateKey)
   return {
     kid,
     environment,
@@ -95,6 +106,46 @@ export async function generateKeyRecord(environment: string, alg: string, kek: C
     createdAt: now,
     retiredAt: null,
   }
+}
+
+/** The public members of a JWK, by key type (RFC 7518 §6). */
+const PUBLIC_MEMBERS: Record<string, readonly string[]> = { RSA: ['kty', 'n', 'e'], EC: ['kty', 'crv', 'x', 'y'], OKP: ['kty', 'crv', 'x'] }
+
+/**
+ * Makes a key record of a private key brought in from elsewhere (an "upload"): a PKCS#8 PEM or a
+ * private JWK, checked against `alg` (type, curve, RSA at least 2048 bits). Throws a `TypeError`
+ * (`ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`) saying what is wrong; the message never holds
+ * key material.
+ */
+export async function importKeyRecord(environment: string, alg: string, key: unknown, kek: CryptoKey | null, now: number): Promise<KeyRecord> {
+  let privateKey: CryptoKey
+  if (typeof key === 'string') {
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(key)) throw invalidArgument('"key" is an encrypted PKCS#8 key; decrypt it first (openssl pkcs8 -in key.pem -nocrypt -topk8)')
+    if (/-----BEGIN (RSA|EC) PRIVATE KEY-----/.test(key)) throw invalidArgument('"key" is a PKCS#1/SEC1 PEM; convert it to PKCS#8 ("BEGIN PRIVATE KEY") with: openssl pkcs8 -topk8 -nocrypt -in key.pem')
+    if (!/-----BEGIN PRIVATE KEY-----/.test(key)) throw invalidArgument('"key" must be a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----") or a private JWK')
+    try {
+      privateKey = await importPKCS8(key, alg, { extractable: true })
+    } catch {
+      throw invalidArgument(`"key" is not a ${alg} private key (or its PEM is damaged)`)
+    }
+  } else if (typeof key === 'object' && key !== null && !Array.isArray(key)) {
+    const jwk = key as JWK
+    if (typeof jwk.d !== 'string') throw invalidArgument('"key" must be a private JWK (it has no "d")')
+    if (jwk.alg !== undefined && jwk.alg !== alg) throw invalidArgument(`"key" says "alg": "${String(jwk.alg)}", not ${alg}`)
+    try {
+      privateKey = (await importJWK({ ...jwk, ext: true }, alg, { extractable: true })) as CryptoKey
+    } catch {
+      throw invalidArgument(`"key" is not a ${alg} private key`)
+    }
+  } else {
+    throw invalidArgument('"key" must be a PKCS#8 PEM string or a private JWK object', 'ERR_INVALID_ARG_TYPE')
+  }
+  const privateJwk = await exportJWK(privateKey)
+  const members = PUBLIC_MEMBERS[privateJwk.kty ?? '']
+  if (!members) throw invalidArgument(`"key" is not a ${alg} private key`)
+  const publicJwk = Object.fromEntries(members.map((m) => [m, (privateJwk as Record<string, unknown>)[m]])) as JWK
+  if (privateJwk.kty === 'RSA' && base64url.decode(privateJwk.n!).length * 8 < 2048) throw invalidArgument('"key" is an RSA key under 2048 bits (RFC 7518 §3.3 requires 2048 or more)')
+  return keyRecord(environment, alg, publicJwk, privateJwk, kek, now)
 }
 
 async function load(record: KeyRecord, kek: CryptoKey | null): Promise<LoadedKey> {
@@ -195,6 +246,14 @@ export function createKeyManager(options: { store: TokenStore; environment: stri
         else if (r.state === 'retired' && r.retiredAt !== null && r.retiredAt + retiredKeyLifetime <= at) await store.deleteKey(environment, r.kid)
       }
       await reload()
+    },
+    async importKey(alg, key) {
+      const record = await importKeyRecord(environment, alg, key, kek, now())
+      if ((await store.listKeys(environment)).some((r) => r.kid === record.kid)) throw invalidArgument(`"key" is already in the key set of environment "${environment}" (kid ${record.kid})`)
+      // Adding an active key retires the active key of its algorithm in the same store operation.
+      await store.addKey(record)
+      await reload()
+      return record.kid
     },
   }
 }

@@ -8,7 +8,7 @@ import { invalidArgument } from '../shared/lib/args.js'
 import { resolveConfig, type ResolvedConfig } from './config/resolve.js'
 import type { GatepassConfigInput } from './config/schema.js'
 import { createKeyManager, type KeyManager } from './keys.js'
-import { errorResponse, json, OAuthError } from './lib/responses.js'
+import { errorResponse, json, OAuthError, safeDescription } from './lib/responses.js'
 import { pathnameOf } from './lib/url-path.js'
 import { hashPassword } from './secrets.js'
 import { createMemoryStore } from './store/memory.js'
@@ -17,7 +17,7 @@ import type { TokenStore } from './store/types.js'
 import { CredentialsRefused, invalidClient, readClientCredentials } from './token-endpoint/client-auth.js'
 import type { IdentitySource, ServiceContext } from './token-endpoint/context.js'
 import { readParameters } from './token-endpoint/form.js'
-import { authenticateClient, clientCredentialsGrant, issue, passwordGrant, refreshTokenGrant, regenerateJWT } from './token-endpoint/grants.js'
+import { authenticateClient, clientCredentialsGrant, issue, passwordGrant, refreshTokenGrant, regenerateJWT, ReuseDetected, type GrantNote } from './token-endpoint/grants.js'
 import type { FetchHandler, RequestContext } from './types.js'
 import { base64url } from 'jose'
 import type { AccessTokenClaims } from '../shared/schemas.js'
@@ -27,6 +27,9 @@ import type { GuardResult, Principal } from './principal.js'
 import { introspect, revoke } from './token-endpoint/introspect.js'
 import { createValidator, type GuardOptions, type ValidationOptions } from './validation/guard.js'
 import { checkValidationOptions } from './validation/options.js'
+import { checkServiceOptions, optionalBoolean } from './service-options.js'
+import { optionsObject } from './verifiers/common.js'
+import { auditEvent, type AuditEvent, type AuditNotes } from './audit.js'
 import { checkRateLimitOptions, createRateLimiter, type Attempt } from './rate-limit/limiter.js'
 import type { RateLimitOptions } from './rate-limit/types.js'
 import { createForwarder, type ProxyHandlerOptions } from './validation/proxy-handler.js'
@@ -47,6 +50,12 @@ export interface TokenServiceOptions {
   now?: () => number
   /** Called with unexpected errors (never with secrets); default: none. */
   onError?: (error: unknown) => void
+  /**
+   * Called with the audit event of every token-endpoint request (issued, refreshed, refused and
+   * why, revoked, refresh-token reuse), after the answer is ready and without waiting for it.
+   * Events carry no secret or token. Default: none.
+   */
+  onAudit?: (event: AuditEvent) => void | Promise<void>
   /** Validation caches and clock leeway. */
   validation?: ValidationOptions
   /** Delete expired tokens periodically (started by `ready()`, stopped by `close()`); `false` to disable. Default: every 60 s. */
@@ -121,6 +130,31 @@ export interface TokenService {
    */
   rotateKeys(options?: { invalidate?: boolean }): Promise<void>
   /**
+   * Brings in a signing key made elsewhere (an "upload"): a PKCS#8 PEM (`-----BEGIN PRIVATE
+   * KEY-----`) or a private JWK. It becomes the active key of its algorithm at once; the key it
+   * replaces is retired and keeps verifying, as with {@link TokenService.rotateKeys}. The private
+   * key is stored sealed with the environment's `keyEncryptionKey` when one is configured. Other
+   * instances re-read the keys at once when a `revocationBus` connects them, else within a minute.
+   *
+   * @param key The private key.
+   * @param options `alg`: one of the algorithms the environment signs with; default the
+   *   environment's `algorithm`.
+   * @returns The new key's `kid` (its RFC 7638 thumbprint).
+   * @throws `TypeError` (`ERR_INVALID_ARG_VALUE`) when the key is not a private key of that
+   *   algorithm, is RSA under 2048 bits, encrypted, PKCS#1, or already in the key set.
+   * @example Import a key from a file
+   *
+   * ```ts
+   * import { readFile } from 'node:fs/promises'
+   * import type { TokenService } from 'gatepass/server'
+   *
+   * let service!: TokenService
+   * const kid = await service.importKey(await readFile('signing-key.pem', 'utf8'), { alg: 'RS256' })
+   * console.log(`now signing with ${kid}`)
+   * ```
+   */
+  importKey(key: string | JsonWebKey, options?: { alg?: string }): Promise<string>
+  /**
    * Deletes expired tokens and exhausted refresh families now (for cron jobs and serverless, where
    * no interval runs).
    *
@@ -131,12 +165,15 @@ export interface TokenService {
   stats(): ReturnType<ReturnType<typeof createValidator>['stats']>
 }
 
-/** What `fetch` learns of a request while routing it: for CORS and for the brute-force limits. */
-interface RequestState {
+/** What `fetch` learns of a request while routing it: for CORS, the brute-force limits and the audit event. */
+interface RequestState extends AuditNotes {
   mode?: 'policy' | 'acl'
   clientId?: string
-  attempt?: Attempt
 }
+
+/** The answers to failures that are not OAuth refusals. */
+const STORE_DOWN = { error: 'temporarily_unavailable', description: 'the token store is temporarily unavailable; retry later' } as const
+const INTERNAL = { error: 'server_error', description: 'internal error' } as const
 
 const ROUTES = /^\/(auth|credential)(\/token|\/jwt|\/jwt\/regenerate|\/introspect|\/revoke|\/\.well-known\/jwks\.json|\/\.well-known\/oauth-authorization-server)$/
 
@@ -173,6 +210,7 @@ const ROUTES = /^\/(auth|credential)(\/token|\/jwt|\/jwt\/regenerate|\/introspec
  */
 export function createTokenService(config: GatepassConfigInput | unknown, options: TokenServiceOptions = {}): TokenService {
   if (typeof config !== 'object' || config === null) throw invalidArgument('"config" must be an object', 'ERR_INVALID_ARG_TYPE')
+  checkServiceOptions(options)
   const resolved = resolveConfig(config, options.env)
   if (options.cleanup !== undefined && options.cleanup !== false) checkCleanupOptions(options.cleanup)
   checkValidationOptions(options.validation)
@@ -226,6 +264,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   }
 
   const edge = createEdge(resolved)
+  const onAudit = options.onAudit
   // The options' limits, else the configuration's (which never carries a store).
   const limits = rateLimit ?? resolved.config.rateLimit
   const limiter = limits === false ? undefined : createRateLimiter(limits ?? {}, resolved.config.environment.name, now, options.onError)
@@ -252,6 +291,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   }
 
   function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxyName: string, guardOptions?: GuardOptions<C>) {
+    optionsObject(guardOptions)
     const target = edge.api(findProxy(proxyName))
     const check = validator.guard(findProxy(proxyName), guardOptions, failure)
     return function guardRequest(request: Request, context: RequestContext = {}): Promise<GuardResult<C>> {
@@ -260,6 +300,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   }
 
   function protect<C extends AccessTokenClaims = AccessTokenClaims>(proxyName: string, handler: ProtectedHandler<C>, guardOptions?: GuardOptions<C>): FetchHandler {
+    if (typeof handler !== 'function') throw invalidArgument('"handler" must be a function', 'ERR_INVALID_ARG_TYPE')
     const { cors } = edge.api(findProxy(proxyName))
     const check = guard(proxyName, guardOptions)
     return async function protectedHandler(request: Request, context: RequestContext = {}): Promise<Response> {
@@ -271,7 +312,8 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     }
   }
 
-  function proxy(proxyName: string, proxyOptions: ProxyHandlerOptions & GuardOptions = {}): FetchHandler {
+  function proxy(proxyName: string, options?: ProxyHandlerOptions & GuardOptions): FetchHandler {
+    const proxyOptions = optionsObject(options)
     const config = findProxy(proxyName)
     const upstream = proxyOptions.upstream ?? config.upstream
     if (upstream === undefined) throw invalidArgument(`proxy "${proxyName}" has no upstream; pass { upstream }`)
@@ -303,27 +345,29 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       if (endpoint === '/.well-known/jwks.json') return json(context.keys.jwks(), 200, { 'cache-control': 'public, max-age=300' })
       return json(metadata(`${env.issuer}${env.basePath}/${match[1]}`, base), 200, { 'cache-control': 'public, max-age=300' })
     }
+    state.endpoint = endpoint.slice(1) as AuditEvent['endpoint']
     const realm = `${env.issuer}${env.basePath}/${match[1]}`
     const management = endpoint === '/introspect' || endpoint === '/revoke'
     if (management && request.method === 'GET') throw new OAuthError('invalid_request', 'the method must be POST', 405, { allow: 'POST' })
     const { params, fromQuery } = await readParameters(request, env.maxBodyBytes)
     const grantType = params.get('grant_type')
+    state.grantType = grantType
     const regenerate = endpoint === '/jwt/regenerate'
     const presented = readClientCredentials(request, params, realm, { basicAllowed: !regenerate })
     if (presented) state.clientId = presented.clientId
     if (management && presented?.method !== 'client_secret_basic') throw invalidClient(realm, 'HTTP Basic client authentication is required')
     const clientIP = edge.token(mode, presented?.clientId).resolveIP(request, adapter.remoteAddress).clientIP
-    if (limiter) {
-      const username = !management && !regenerate && grantType === 'password' ? params.get('username') : undefined
-      state.attempt = { ip: clientIP, clientId: presented?.clientId, username }
-      // before any secret is checked: a guess made while locked out learns nothing
-      await limiter.check(state.attempt)
-    }
+    const username = !management && !regenerate && grantType === 'password' ? params.get('username') : undefined
+    state.attempt = { ip: clientIP, clientId: presented?.clientId, username }
+    // before any secret is checked: a guess made while locked out learns nothing
+    if (limiter) await limiter.check(state.attempt)
     const client = await authenticateClient(context, presented, mode, realm, regenerate || management ? undefined : grantType, clientIP)
+    state.client = client
+    const note: GrantNote = (grant) => (state.grant = grant)
     if (endpoint === '/introspect') return introspect(context, client, params)
     if (endpoint === '/revoke') return revoke(context, client, params, context.forget)
     if (fromQuery && !client.policy.allowUrlParameters) throw new OAuthError('invalid_request', 'parameters in the URL are not allowed for this client; send a POST form body', 405, { allow: 'POST' })
-    if (regenerate) return regenerateJWT(context, client, request)
+    if (regenerate) return regenerateJWT(context, client, request, note)
     if (endpoint === '/jwt' && client.policy.format !== 'jwt') throw new OAuthError('invalid_request', 'this client is issued opaque tokens; use the token endpoint')
     switch (grantType) {
       case undefined:
@@ -331,9 +375,14 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       case 'client_credentials':
       case 'password':
         if (!client.policy.grants.includes(grantType)) throw new OAuthError('unauthorized_client', `the ${grantType} grant is not enabled for this client`)
-        return issue(context, grantType === 'password' ? await passwordGrant(context, client, params) : clientCredentialsGrant(context, client, params))
+      {
+        const decision = grantType === 'password' ? await passwordGrant(context, client, params) : clientCredentialsGrant(context, client, params)
+        const response = await issue(context, decision)
+        note(decision)
+        return response
+      }
       case 'refresh_token':
-        return refreshTokenGrant(context, client, params, endpoint === '/jwt' ? 'jwt' : 'token', presented?.clientSecret == null)
+        return refreshTokenGrant(context, client, params, endpoint === '/jwt' ? 'jwt' : 'token', presented?.clientSecret == null, note)
       default:
         throw new OAuthError('unsupported_grant_type', 'the grant type is not supported')
     }
@@ -376,22 +425,36 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
   function failure(err: unknown): Response {
     if (err instanceof OAuthError) return errorResponse(err)
     options.onError?.(err)
-    if (err instanceof StoreUnavailableError) {
-      return json({ error: 'temporarily_unavailable', error_description: 'the token store is temporarily unavailable; retry later' }, 503, { 'retry-after': '1' })
+    if (err instanceof StoreUnavailableError) return json({ error: STORE_DOWN.error, error_description: STORE_DOWN.description }, 503, { 'retry-after': '1' })
+    return json({ error: INTERNAL.error, error_description: INTERNAL.description }, 500)
+  }
+
+  /** Tells `onAudit` what became of a token-endpoint request; a listener's failure goes to `onError`. */
+  function audit(state: RequestState & { mode: 'policy' | 'acl'; endpoint: AuditEvent['endpoint'] }, status: number, err: unknown, started: number): void {
+    const why = err === undefined ? {} : err instanceof OAuthError ? { error: err.error, description: safeDescription(err.message) } : err instanceof StoreUnavailableError ? STORE_DOWN : INTERNAL
+    const reused = err instanceof ReuseDetected ? { reusedFamily: err.familyId } : {}
+    const event = auditEvent(state, { status, ...why, ...reused }, resolved.config.environment.name, now(), performance.now() - started)
+    try {
+      void Promise.resolve(onAudit!(event)).catch((error: unknown) => options.onError?.(error))
+    } catch (error) {
+      options.onError?.(error)
     }
-    return json({ error: 'server_error', error_description: 'internal error' }, 500)
   }
 
   async function fetch(request: Request, adapter: RequestContext = {}): Promise<Response> {
     const state: RequestState = {}
+    const started = onAudit ? performance.now() : 0
     let response: Response
+    let error: unknown
     try {
       const context = await ready()
       response = await route(request, context, adapter, state)
     } catch (err) {
       if (err instanceof CredentialsRefused && limiter && state.attempt) await countFailure(err, state.attempt)
+      error = err
       response = failure(err)
     }
+    if (onAudit && state.mode !== undefined && state.endpoint !== undefined) audit({ ...state, mode: state.mode, endpoint: state.endpoint }, response.status, error, started)
     // Token endpoints answer browsers: CORS headers on every response, errors included.
     if (state.mode === undefined) return response
     const cors = edge.tokenCORS(state.mode, state.clientId, request.headers.get('origin'))
@@ -409,13 +472,26 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
       validator.close()
       await store.close()
     },
-    async rotateKeys(rotateOptions = {}) {
+    async rotateKeys(options?: { invalidate?: boolean }) {
+      // A key-compromise response must not quietly become a plain rotation (`invalidate: 'true'`).
+      const invalidate = optionalBoolean(optionsObject(options).invalidate, 'invalidate') === true
       const context = await ready()
       const policies = [...context.resolved.clients.values()].map((c) => c.policy)
       const longest = Math.max(3600, ...policies.map((p) => (p.neverExpires ? 0 : p.accessTokenTtl)))
-      await context.keys.rotate({ invalidate: rotateOptions.invalidate === true, retiredKeyLifetime: longest * 1000 })
+      await context.keys.rotate({ invalidate, retiredKeyLifetime: longest * 1000 })
       validator.clearJWT()
       await bus?.publish({ keys: resolved.config.environment.name })
+    },
+    async importKey(key, options?: { alg?: string }) {
+      const env = resolved.config.environment
+      const alg = optionsObject(options).alg ?? env.algorithm
+      if (typeof alg !== 'string' || !resolved.algorithms.has(alg)) {
+        throw invalidArgument(`"alg" must be one of the algorithms environment "${env.name}" signs with: ${[...resolved.algorithms].join(', ')}`)
+      }
+      const context = await ready()
+      const kid = await context.keys.importKey(alg, key)
+      await bus?.publish({ keys: env.name })
+      return kid
     },
     async cleanup() {
       await ready()

@@ -121,6 +121,18 @@ function currentlyGrantable(ctx: ServiceContext, client: ResolvedClient, usernam
   return bound(client.credential ? user.roles.filter((r) => client.credential!.roles.includes(r)) : user.roles)
 }
 
+/** What a grant gave, for the audit event: never a token. */
+export type GrantNote = (grant: { subject: string; scope?: readonly string[]; format: 'jwt' | 'opaque' }) => void
+
+/** A reuse of a consumed refresh token revoked its family (`refresh.reuse_detected`). */
+export class ReuseDetected extends OAuthError {
+  readonly familyId: string
+  constructor(familyId: string) {
+    super('invalid_grant', 'the refresh token was already used; its token family has been revoked')
+    this.familyId = familyId
+  }
+}
+
 /** Stores what was minted, then builds the response (a token is persisted before it is sent). */
 export async function issue(ctx: ServiceContext, grant: GrantDecision): Promise<Response> {
   const minted = await mint(ctx, grant, { withRefresh: true })
@@ -130,7 +142,7 @@ export async function issue(ctx: ServiceContext, grant: GrantDecision): Promise<
 }
 
 /** RFC 6749 §6 with rotation, reuse detection and idempotent replay inside the grace window. */
-export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>, endpoint: 'token' | 'jwt', withoutSecret = false): Promise<Response> {
+export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedClient, params: Map<string, string>, endpoint: 'token' | 'jwt', withoutSecret = false, note: GrantNote = () => {}): Promise<Response> {
   const token = params.get('refresh_token')
   if (token === undefined) throw new OAuthError('invalid_request', 'the refresh_token parameter is required')
   const invalid = new OAuthError('invalid_grant', 'the refresh token is invalid, expired or revoked')
@@ -147,11 +159,14 @@ export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedCli
     const grace = client.policy.refresh.graceWindow * 1000
     if (consumed.consumedAt !== null && ctx.now() - consumed.consumedAt <= grace && consumed.replay) {
       const body = await openWithToken(token, consumed.replay)
-      if (body !== null) return jsonText(body)
+      if (body !== null) {
+        note({ subject: consumed.subject, format: consumed.format })
+        return jsonText(body)
+      }
     }
     await ctx.store.revokeFamily(consumed.familyId, ctx.now())
     await ctx.forget({ familyId: consumed.familyId })
-    throw new OAuthError('invalid_grant', 'the refresh token was already used; its token family has been revoked')
+    throw new ReuseDetected(consumed.familyId)
   }
   if (record.consumedAt !== null) return replayOrRevoke(record)
   if (record.expiresAt !== null && record.expiresAt <= ctx.now()) throw invalid
@@ -186,11 +201,12 @@ export async function refreshTokenGrant(ctx: ServiceContext, client: ResolvedCli
   if (outcome.status === 'not_found') throw invalid
   if (outcome.status === 'consumed') return replayOrRevoke(outcome.record)
   if (record.accessDigest !== null) await ctx.forget({ digest: record.accessDigest })
+  note(grant)
   return jsonText(body)
 }
 
 /** `POST …/jwt/regenerate`: a fresh JWT for a still-valid one of the same client. */
-export async function regenerateJWT(ctx: ServiceContext, client: ResolvedClient, request: Request): Promise<Response> {
+export async function regenerateJWT(ctx: ServiceContext, client: ResolvedClient, request: Request, note: GrantNote = () => {}): Promise<Response> {
   if (!client.policy.regenerate || client.policy.format !== 'jwt') throw new OAuthError('unauthorized_client', 'JWT regeneration is not enabled for this client')
   const header = request.headers.get('authorization') ?? ''
   const match = /^bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header)
@@ -231,5 +247,6 @@ export async function regenerateJWT(ctx: ServiceContext, client: ResolvedClient,
   const body: Record<string, unknown> = { access_token: await signAccessToken(ctx, grant, now, ttl === null ? null : now + ttl, familyId), token_type: 'Bearer' }
   if (ttl !== null) body.expires_in = ctx.resolved.config.environment.expiresInUnit === 'milliseconds' ? ttl : ttl / 1000
   if (scope.length > 0) body.scope = scope.join(' ')
+  note(grant)
   return json(body)
 }

@@ -22,6 +22,8 @@ import { StoreUnavailableError } from '../../shared/errors.js'
 import { invalidArgument } from '../../shared/lib/args.js'
 import type { RevocationBus, RevocationEvent, SharedCache } from '../cache/types.js'
 import { aclRefusal } from './acl.js'
+import { optionalBoolean } from '../service-options.js'
+import { claimsSchemaOption, nonEmptyString } from '../verifiers/common.js'
 import { extractBearerToken, isB64Token } from './extract-token.js'
 
 /**
@@ -498,14 +500,14 @@ export function createValidator(getContext: () => Promise<ServiceContext>, optio
 
   function guard<C extends AccessTokenClaims = AccessTokenClaims>(proxy: ProxyConfig, guardOptions: GuardOptions<C> = {}, failure: (error: unknown) => Response) {
     // Read once: changing the options object later does not change (or weaken) this guard.
-    const realm = guardOptions.realm ?? proxy.name
+    const realm = guardOptions.realm === undefined ? proxy.name : nonEmptyString(guardOptions.realm, 'realm')
     const scopes: unknown = guardOptions.scopes ?? []
     if (!Array.isArray(scopes) || !scopes.every((s): s is string => typeof s === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s))) {
       throw invalidArgument('"scopes" must be an array of scope tokens (RFC 6749 §3.3)')
     }
     const required: readonly string[] = Object.freeze([...scopes])
-    const allowQuery = guardOptions.allowQueryToken === true
-    const claimsSchema = guardOptions.claims
+    const allowQuery = optionalBoolean(guardOptions.allowQueryToken, 'allowQueryToken') === true
+    const claimsSchema = guardOptions.claims === undefined ? undefined : claimsSchemaOption<C>(guardOptions.claims, accessTokenClaimsSchema)
 
     let accepts: ReturnType<typeof whatProxyAccepts> | undefined
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { invalidArgument } from '../../shared/lib/args.js'
+import { MAX_CACHE_ENTRIES } from '../verifiers/common.js'
 import type { ValidationOptions } from './guard.js'
 
 /** The longest leeway accepted, seconds: beyond it expiry checks mean little (and it is likely milliseconds). */
@@ -14,8 +15,6 @@ export const MAX_LEEWAY = 3_600
 export const MAX_OPAQUE_CACHE_AGE = 3_600_000
 /** The longest store-outage grace accepted, ms. */
 export const MAX_STORE_OUTAGE_GRACE = 86_400_000
-/** The largest cache entry count accepted. */
-const MAX_ENTRIES = 10_000_000
 
 function number(options: ValidationOptions, name: keyof ValidationOptions, max: number, unit: string, integer: boolean): void {
   const value = options[name]
@@ -47,8 +46,8 @@ export function checkValidationOptions(options: unknown): ValidationOptions | un
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidArgument('"validation" must be an object', 'ERR_INVALID_ARG_TYPE')
   const o = options as ValidationOptions
   number(o, 'leeway', MAX_LEEWAY, 'seconds', false)
-  number(o, 'verifiedJWTCacheSize', MAX_ENTRIES, 'entries', true)
-  number(o, 'opaqueCacheSize', MAX_ENTRIES, 'entries', true)
+  number(o, 'verifiedJWTCacheSize', MAX_CACHE_ENTRIES, 'entries', true)
+  number(o, 'opaqueCacheSize', MAX_CACHE_ENTRIES, 'entries', true)
   number(o, 'opaqueCacheBytes', Number.MAX_SAFE_INTEGER, 'bytes', true)
   number(o, 'opaqueCacheMaxAge', MAX_OPAQUE_CACHE_AGE, 'ms', false)
   number(o, 'negativeCacheMaxAge', MAX_OPAQUE_CACHE_AGE, 'ms', false)

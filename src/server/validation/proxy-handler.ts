@@ -2,6 +2,9 @@ import { appendForwardedFor } from '../http/client-ip.js'
 import { CONNECTION_HEADERS } from '../lib/hop-by-hop.js'
 import { json } from '../lib/responses.js'
 import type { Principal } from '../principal.js'
+import { invalidArgument } from '../../shared/lib/args.js'
+import { optionalBoolean } from '../service-options.js'
+import { duration, httpURL, MAX_TIMER_DELAY } from '../verifiers/common.js'
 
 /**
  * Options of `service.proxy()`.
@@ -9,7 +12,7 @@ import type { Principal } from '../principal.js'
  * @group Validation
  */
 export interface ProxyHandlerOptions {
-  /** Upstream base URL; default: the proxy's configured `upstream`. */
+  /** Upstream base URL (http or https); default: the proxy's configured `upstream`. */
   upstream?: string
   /** Remove the access token before forwarding. Default `true`. */
   stripToken?: boolean
@@ -17,7 +20,7 @@ export interface ProxyHandlerOptions {
   userHeader?: string | false
   /** Header carrying the granted scopes (comma separated). Default `X-Authenticated-UserRoles`; `false` to omit. */
   rolesHeader?: string | false
-  /** Upstream timeout, ms (→ 504). Default 30,000. */
+  /** Upstream timeout, ms, an integer from 1 to 2,147,483,647 (→ 504). Default 30,000. */
   timeoutDuration?: number
 }
 
@@ -37,14 +40,26 @@ function headerValue(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value)
 }
 
+/** RFC 9110 §5.6.2 token: what a header name may be. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** A header-name option: a field name (lowercased), `false` to omit the header, or the default. */
+function headerOption(value: unknown, name: string, fallback: string): string | false {
+  if (value === undefined) return fallback
+  if (value === false) return false
+  if (typeof value !== 'string') throw invalidArgument(`"${name}" must be a header name or false`, 'ERR_INVALID_ARG_TYPE')
+  if (!HEADER_NAME.test(value)) throw invalidArgument(`"${name}" must be a header name (RFC 9110 token characters) or false`)
+  return value.toLowerCase()
+}
+
 /** Builds the function that forwards a guarded request upstream. */
 export function createForwarder(prefix: string, upstream: string, options: ProxyHandlerOptions) {
-  const base = new URL(upstream)
+  const base = httpURL(upstream, 'upstream')
   const basePath = base.pathname.replace(/\/+$/, '')
-  const userHeader = options.userHeader === undefined ? 'x-authenticated-userid' : options.userHeader
-  const rolesHeader = options.rolesHeader === undefined ? 'x-authenticated-userroles' : options.rolesHeader
-  const timeout = options.timeoutDuration ?? 30_000
-  const stripToken = options.stripToken !== false
+  const userHeader = headerOption(options.userHeader, 'userHeader', 'x-authenticated-userid')
+  const rolesHeader = headerOption(options.rolesHeader, 'rolesHeader', 'x-authenticated-userroles')
+  const timeout = duration(options.timeoutDuration, 'timeoutDuration', 30_000, { min: 1, max: MAX_TIMER_DELAY, integer: true, unit: 'ms' })
+  const stripToken = optionalBoolean(options.stripToken, 'stripToken') !== false
 
   return async function forward(request: Request, principal: Principal, peerAddress: string | undefined, trustedChain: string[]): Promise<Response> {
     const incoming = new URL(request.url)
