@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `gatepass` command line: `serve`, `hash-secret`, `keys generate`. Node only.
+ * The `gatepass` command line: `serve`, `hash-secret`, `keys generate`, `keys import`, `migrate`. Node only.
  *
  * Internal: the package's `bin`, not an import entry point.
  *

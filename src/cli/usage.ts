@@ -8,6 +8,7 @@ Commands:
   serve          Run the token service of a configuration file on a node:http server
   hash-secret    Hash a client secret (or a user password) for a configuration file
   keys generate  Generate a signing key pair (PKCS#8 PEM private key + public JWK)
+  keys import    Make a key from elsewhere the active signing key of a configuration's store
   migrate        Apply the store's schema migrations (SQLite / PostgreSQL) and exit
 
 Options:
@@ -51,14 +52,23 @@ Options:
   -h, --help              Show this help`
 
 const KEYS = `Usage: gatepass keys generate [--alg <alg>] [--json]
+       gatepass keys import --config <file> [--alg <alg>] [--file <key>] [--json]
 
-Generates a signing key pair and prints the private key (PKCS#8 PEM; keep it secret) and the
-public key as a JWK with its RFC 7638 thumbprint as "kid".
+generate: makes a signing key pair and prints the private key (PKCS#8 PEM; keep it secret) and
+the public key as a JWK with its RFC 7638 thumbprint as "kid".
+
+import: reads a private key (PKCS#8 PEM, or a private JWK as JSON) from --file or stdin and
+makes it the active key of its algorithm in the store of the configuration; the key it replaces
+keeps verifying until its tokens expire. Instances with the configuration's cache.redis pick it
+up at once, others within a minute.
 
 Options:
-      --alg <alg>  RS256 (default), RS384, RS512, PS256, ES256 or EdDSA (Ed25519)
-      --json       Print {"kid", "alg", "privateKey", "publicJwk"} instead of text
-  -h, --help       Show this help`
+      --alg <alg>      RS256, RS384, RS512, PS256, ES256 or EdDSA (Ed25519); generate: default
+                       RS256; import: default the environment's algorithm
+  -c, --config <file>  (import) Configuration whose store receives the key
+  -f, --file <key>     (import) Key file; default: stdin
+      --json           Print JSON instead of text
+  -h, --help           Show this help`
 
 /** Usage text by command name (`''` for the overview). */
 const MIGRATE = `Usage: gatepass migrate --config <file>

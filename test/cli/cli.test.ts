@@ -167,6 +167,62 @@ describe('gatepass keys generate', () => {
   })
 })
 
+describe('gatepass keys import', () => {
+  const sqliteConfig = (name: string) =>
+    writeConfig(`${name}.json`, {
+      environment: { name: 'test', issuer: 'https://gw.example.com' },
+      store: { kind: 'sqlite', path: join(tmp, `${name}.db`) },
+      proxies: [{ name: 'orders', clientId: 'orders-app', clientSecret: 'sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }],
+    })
+
+  async function keysOf(name: string) {
+    const { createSQLiteStore } = await import('../../src/server/sqlite/index.js')
+    const store = await createSQLiteStore({ path: join(tmp, `${name}.db`) })
+    try {
+      return await store.listKeys('test')
+    } finally {
+      await store.close()
+    }
+  }
+
+  it('makes a generated key (from --file or stdin) the active key of the store; the one it replaces is retired', async () => {
+    const config = sqliteConfig('import')
+    const generated = JSON.parse((await run(['keys', 'generate', '--json'])).stdout) as { kid: string; privateKey: string }
+    const file = join(tmp, 'key.pem')
+    writeFileSync(file, generated.privateKey)
+    const first = await run(['keys', 'import', '--config', config, '--file', file])
+    expect(first.stderr).toBe('')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toBe(`gatepass: imported key ${generated.kid}; it signs from now on\n`)
+    const second = JSON.parse((await run(['keys', 'generate', '--json'])).stdout) as { kid: string; privateKey: string }
+    const piped = await run(['keys', 'import', '--config', config, '--json'], { input: second.privateKey })
+    expect(piped.code).toBe(0)
+    expect(JSON.parse(piped.stdout)).toEqual({ kid: second.kid })
+    const keys = await keysOf('import')
+    expect(keys.find((k) => k.kid === second.kid)?.state).toBe('active')
+    expect(keys.find((k) => k.kid === generated.kid)?.state).toBe('retired')
+    expect(keys.filter((k) => k.state === 'active')).toHaveLength(1)
+  })
+
+  it('exits 1 with the reason for a key it refuses, and leaves the store as it was', async () => {
+    const config = sqliteConfig('refuse')
+    const ec = JSON.parse((await run(['keys', 'generate', '--alg', 'ES256', '--json'])).stdout) as { privateKey: string }
+    const refused = await run(['keys', 'import', '--config', config], { input: ec.privateKey })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toBe('gatepass: "key" is not a RS256 private key (or its PEM is damaged)\n')
+    const keys = await keysOf('refuse')
+    expect(keys.filter((k) => k.state === 'active')).toHaveLength(1) // the key made at start only
+    expect((await run(['keys', 'import', '--config', config, '--file', join(tmp, 'missing.pem')])).stderr).toBe(`gatepass: cannot read the key file "${join(tmp, 'missing.pem')}" (ENOENT)\n`)
+    const none = await run(['keys', 'import', '--config', config], { input: '' })
+    expect(none.code).toBe(2)
+    expect(none.stderr).toContain('no key: pass "--file <key.pem|key.json>" or pipe it into stdin')
+    const memory = await run(['keys', 'import', '--config', writeConfig('memory.json', { environment: { name: 'test', issuer: 'https://gw.example.com' }, store: { kind: 'memory' } })], { input: ec.privateKey })
+    expect(memory.stderr).toBe('gatepass: the configuration uses the memory store: an imported key would be lost at exit\n')
+    expect((await run(['keys', 'import'], { input: ec.privateKey })).stderr).toContain('missing "--config <file>"')
+    expect((await run(['keys', 'generate', '--file', 'x'])).stderr).toContain('"--config" and "--file" belong to "keys import"')
+  })
+})
+
 describe('gatepass serve (failures)', () => {
   it('exits 1 and lists every bad field of an invalid config, without a stack trace', async () => {
     const result = await run(['serve', '--config', writeConfig('invalid.json', { environment: {} }), '--port', '0'])
