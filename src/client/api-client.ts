@@ -8,6 +8,7 @@ import ky from 'ky'
 import type { BeforeRequestHook, KyInstance, Options as KyOptions } from 'ky'
 import { invalidArgument } from '../shared/lib/args.js'
 import { bearerChallenge } from './lib/www-authenticate.js'
+import { assertFunction, assertObject, hasMethods, numberOption, objectOption } from './lib/options.js'
 import type { TokenClient } from './token-client.js'
 
 /**
@@ -21,6 +22,11 @@ export type TokenSource = Pick<TokenClient, 'getToken' | 'invalidate'>
 /**
  * Options of {@link createAPIClient}: every `ky` option, plus `tokens`.
  *
+ * {@link createAPIClient} checks these `ky` options at once: `fetch` must be a function, each of
+ * `hooks.beforeRequest`, `hooks.beforeRetry`, `hooks.afterResponse` and `hooks.beforeError` an
+ * array of functions, `prefixUrl` a string or a `URL`, and `timeout` `false` or an integer from 1
+ * to 2_147_483_647 (ms, the longest `setTimeout` delay).
+ *
  * @group API Client
  */
 export interface APIClientOptions extends KyOptions {
@@ -29,10 +35,26 @@ export interface APIClientOptions extends KyOptions {
 }
 
 function assertTokens(tokens: unknown): asserts tokens is TokenSource {
-  const t = tokens as Partial<TokenSource> | null
-  if (typeof t !== 'object' || t === null || typeof t.getToken !== 'function' || typeof t.invalidate !== 'function') {
-    throw invalidArgument('"tokens" must have getToken and invalidate functions', 'ERR_INVALID_ARG_TYPE')
+  if (!hasMethods(tokens, 'getToken', 'invalidate')) throw invalidArgument('"tokens" must have getToken and invalidate functions', 'ERR_INVALID_ARG_TYPE')
+}
+
+const HOOKS = ['beforeRequest', 'beforeRetry', 'afterResponse', 'beforeError'] as const
+
+/** Checks the `ky` options that would otherwise fail late (on a request) or silently. */
+function checkKyOptions(options: KyOptions): void {
+  if (options.fetch !== undefined) assertFunction(options.fetch, 'fetch')
+  const hooks = objectOption(options.hooks, 'hooks')
+  for (const name of HOOKS) {
+    const list: unknown = hooks[name]
+    if (list !== undefined && !(Array.isArray(list) && list.every((hook) => typeof hook === 'function'))) {
+      throw invalidArgument(`"hooks.${name}" must be an array of functions`, 'ERR_INVALID_ARG_TYPE')
+    }
   }
+  const { prefixUrl, timeout } = options
+  if (prefixUrl !== undefined && typeof prefixUrl !== 'string' && !(prefixUrl instanceof URL)) {
+    throw invalidArgument('"prefixUrl" must be a string or a URL', 'ERR_INVALID_ARG_TYPE')
+  }
+  if (timeout !== false) numberOption(timeout, 'timeout', 0, { min: 1, integer: true })
 }
 
 /** The bearer token of an `Authorization` header, or `undefined`. */
@@ -62,7 +84,8 @@ function isInvalidToken(response: Response): boolean {
  *
  * @param options `tokens` plus any `ky` options (`prefixUrl`, `timeout`, `retry`, `hooks`, `fetch`, …).
  * @returns A `ky` instance; use it as `api.get('invoices').json()`.
- * @throws `TypeError` (`ERR_INVALID_ARG_TYPE`) when `tokens` is missing. Requests reject with
+ * @throws `TypeError` (`ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE`) when `tokens` is missing
+ *   or a checked `ky` option is invalid (see {@link APIClientOptions}). Requests reject with
  *   `ky`'s `HTTPError` for error statuses (a 401 that persists after the one retry included), and
  *   with the token client's error (e.g. `ResponseBodyError` `invalid_client`) when no token can be
  *   obtained.
@@ -81,9 +104,10 @@ function isInvalidToken(response: Response): boolean {
  * @group API Client
  */
 export function createAPIClient(options: APIClientOptions): KyInstance {
-  if (typeof options !== 'object' || options === null) throw invalidArgument('"options" must be an object', 'ERR_INVALID_ARG_TYPE')
+  assertObject(options, 'options')
   const { tokens, ...kyOptions } = options
   assertTokens(tokens)
+  checkKyOptions(kyOptions)
   const hooks = kyOptions.hooks ?? {}
 
   const addBearerToken: BeforeRequestHook = async function addBearerToken(request, normalized) {
@@ -151,7 +175,7 @@ export function authFetch(
   fetchImpl?: (input: Request) => Promise<Response>,
 ): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response> {
   assertTokens(tokens)
-  if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw invalidArgument('"fetchImpl" must be a function', 'ERR_INVALID_ARG_TYPE')
+  if (fetchImpl !== undefined) assertFunction(fetchImpl, 'fetchImpl')
   const send = fetchImpl ?? ((request: Request) => globalThis.fetch(request))
 
   return async function authorizedFetch(input, init) {

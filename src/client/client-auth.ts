@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { invalidArgument } from '../shared/lib/args.js'
+import { assertNonEmptyString, booleanOption, objectOption } from './lib/options.js'
 
 /**
  * The client as the authorization server knows it. Plain metadata; never holds a secret.
@@ -30,11 +30,6 @@ export type ClientAuth = (client: Client, body: URLSearchParams, headers: Header
  */
 function formUrlEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1)
-}
-
-function assertSecret(secret: unknown, name: string): asserts secret is string {
-  if (typeof secret !== 'string') throw invalidArgument(`"${name}" must be a string`, 'ERR_INVALID_ARG_TYPE')
-  if (secret.length === 0) throw invalidArgument(`"${name}" must be a non-empty string`)
 }
 
 /**
@@ -65,7 +60,7 @@ function assertSecret(secret: unknown, name: string): asserts secret is string {
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function clientSecretBasic(clientSecret: string): ClientAuth {
-  assertSecret(clientSecret, 'clientSecret')
+  assertNonEmptyString(clientSecret, 'clientSecret')
   return function clientSecretBasicAuth(client, _body, headers) {
     const credentials = `${formUrlEncode(client.client_id)}:${formUrlEncode(clientSecret)}`
     headers.set('authorization', `Basic ${btoa(credentials)}`)
@@ -93,7 +88,7 @@ export function clientSecretBasic(clientSecret: string): ClientAuth {
  */
 /* @__NO_SIDE_EFFECTS__ */
 export function clientSecretPost(clientSecret: string): ClientAuth {
-  assertSecret(clientSecret, 'clientSecret')
+  assertNonEmptyString(clientSecret, 'clientSecret')
   return function clientSecretPostAuth(client, body) {
     body.set('client_id', client.client_id)
     body.set('client_secret', clientSecret)
@@ -121,6 +116,8 @@ export interface NoneOptions {
  *
  * @param options `legacyDashSecret` for gateways that want `client_secret=-`.
  * @returns A strategy to pass as `clientAuth`.
+ * @throws `TypeError` (`ERR_INVALID_ARG_TYPE`) when `options` is not an object or
+ *   `legacyDashSecret` is not a boolean.
  * @example Password grant from a browser
  *
  * ```ts
@@ -140,8 +137,8 @@ export interface NoneOptions {
  * @group Client Authentication
  */
 /* @__NO_SIDE_EFFECTS__ */
-export function none(options: NoneOptions = {}): ClientAuth {
-  const dash = options.legacyDashSecret === true
+export function none(options?: NoneOptions): ClientAuth {
+  const dash = booleanOption(objectOption(options, 'options').legacyDashSecret, 'legacyDashSecret', false)
   return function noneAuth(client, body) {
     body.set('client_id', client.client_id)
     if (dash) body.set('client_secret', '-')

@@ -5,6 +5,7 @@
  * @module
  */
 import type { TokenCacheEntry } from './cache/types.js'
+import { isEntry } from './cache/entry.js'
 
 /** What the token client needs from cross-tab coordination. */
 export interface CrossTab {
@@ -45,16 +46,7 @@ const CONTENDED: unique symbol = Symbol('contended')
 function isMessage(value: unknown): value is Message {
   if (typeof value !== 'object' || value === null) return false
   const m = value as Partial<Message>
-  const e = m.entry as Partial<TokenCacheEntry> | undefined
-  return (
-    m.v === 1 &&
-    typeof e === 'object' &&
-    e !== null &&
-    typeof e.access_token === 'string' &&
-    typeof e.token_type === 'string' &&
-    typeof e.uat === 'number' &&
-    (e.expiresAt === null || typeof e.expiresAt === 'number')
-  )
+  return m.v === 1 && isEntry(m.entry)
 }
 
 /**

@@ -9,6 +9,7 @@ import { accessTokenClaimsSchema } from '../shared/schemas.js'
 import type { AccessTokenClaims, ClaimsSchema } from '../shared/schemas.js'
 import { invalidArgument } from '../shared/lib/args.js'
 import { parseOrThrow } from './lib/http.js'
+import { assertString } from './lib/options.js'
 
 /**
  * Decodes the claims of a JWT access token **without verifying it** and validates them against a
@@ -21,10 +22,11 @@ import { parseOrThrow } from './lib/http.js'
  * > servers verify tokens with the `gatepass/server` guard.
  *
  * @param token A JWT (compact serialization).
- * @param schema Claims schema; default `accessTokenClaimsSchema`. Make one with `defineClaims()` to
- *   type custom claims.
+ * @param schema Claims schema (a zod schema); default `accessTokenClaimsSchema`. Make one with
+ *   `defineClaims()` to type custom claims.
  * @returns The claims, typed by the schema.
- * @throws `JWTDecodeError` when `token` is not a decodable JWT (opaque tokens included),
+ * @throws `TypeError` (`ERR_INVALID_ARG_TYPE`) when `token` is not a string or `schema` is not a
+ *   zod schema, `JWTDecodeError` when `token` is not a decodable JWT (opaque tokens included),
  *   `SchemaValidationError` when the claims do not match the schema.
  * @example Show who is signed in
  *
@@ -45,7 +47,10 @@ export function decodeClaims<T extends AccessTokenClaims = AccessTokenClaims>(
   token: string,
   schema: ClaimsSchema<T> = accessTokenClaimsSchema as unknown as ClaimsSchema<T>,
 ): T {
-  if (typeof token !== 'string') throw invalidArgument('"token" must be a string', 'ERR_INVALID_ARG_TYPE')
+  assertString(token, 'token')
+  if (typeof schema !== 'object' || schema === null || typeof (schema as { _zod?: unknown })._zod !== 'object') {
+    throw invalidArgument('"schema" must be a zod schema', 'ERR_INVALID_ARG_TYPE')
+  }
   let claims: unknown
   try {
     claims = decodeJwt(token)

@@ -5,6 +5,7 @@
  */
 import { invalidArgument } from '../shared/lib/args.js'
 import type { Client, ClientAuth } from './client-auth.js'
+import { assertFunction, assertNonEmptyString, assertObject, assertSignal, assertString, objectOption, urlString } from './lib/options.js'
 
 /**
  * The endpoints of an authorization server, in RFC 8414 metadata spelling. Pass the discovered
@@ -29,7 +30,7 @@ export interface AuthorizationServer {
  * @group Stateless
  */
 export interface RequestOptions {
-  /** Extra form parameters (they never override the ones the builder sets). */
+  /** Extra form parameters, string values only (they never override the ones the builder sets). */
   additionalParameters?: Record<string, string> | URLSearchParams
   /** Extra request headers. */
   headers?: HeadersInit
@@ -43,9 +44,15 @@ export interface RequestOptions {
  * @group Stateless
  */
 export interface TokenRequestOptions extends RequestOptions {
-  /** Requested scope: a space-delimited string or a list (RFC 6749 §3.3). */
+  /**
+   * Requested scope: a space-delimited string or a list of scope tokens (RFC 6749 §3.3: printable
+   * ASCII except space, double quote and backslash; a list item must be one non-empty token).
+   */
   scope?: string | readonly string[]
-  /** RFC 8707 resource indicator(s); each becomes one `resource` parameter. */
+  /**
+   * RFC 8707 resource indicator(s): absolute URLs without a fragment; each becomes one `resource`
+   * parameter.
+   */
   resource?: string | readonly string[]
 }
 
@@ -55,7 +62,7 @@ export interface TokenRequestOptions extends RequestOptions {
  * @group Stateless
  */
 export interface TokenHintOptions extends RequestOptions {
-  /** `token_type_hint`: `access_token` or `refresh_token` (RFC 7009 §2.1, RFC 7662 §2.1). */
+  /** `token_type_hint`: `access_token` or `refresh_token` (RFC 7009 §2.1, RFC 7662 §2.1). Non-empty. */
   token_type_hint?: string
 }
 
@@ -73,29 +80,55 @@ function endpointOf(as: AuthorizationServer, name: EndpointName): URL {
 }
 
 function assertClient(client: Client): void {
-  if (typeof client !== 'object' || client === null) throw invalidArgument('"client" must be an object', 'ERR_INVALID_ARG_TYPE')
-  if (typeof client.client_id !== 'string' || client.client_id.length === 0) {
-    throw invalidArgument('"client.client_id" must be a non-empty string')
-  }
+  assertObject(client, 'client')
+  assertNonEmptyString(client.client_id, 'client.client_id')
 }
 
-function assertNonEmpty(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string') throw invalidArgument(`"${name}" must be a string`, 'ERR_INVALID_ARG_TYPE')
-  if (value.length === 0) throw invalidArgument(`"${name}" must be a non-empty string`)
+/** RFC 6749 §3.3 `scope-token`: `1*( %x21 / %x23-5B / %x5D-7E )`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+/**
+ * A string-or-list option as a list: `split` turns a string into items; `check` throws for a bad
+ * item, named `name` (string form) or `name[i]` (list form).
+ */
+function stringList(value: unknown, name: string, split: (value: string) => string[], check: (item: string, itemName: string) => void): string[] {
+  if (value === undefined) return []
+  if (typeof value !== 'string' && !Array.isArray(value)) throw invalidArgument(`"${name}" must be a string or an array of strings`, 'ERR_INVALID_ARG_TYPE')
+  return (typeof value === 'string' ? split(value) : value).map((item: unknown, i) => {
+    const itemName = typeof value === 'string' ? name : `${name}[${i}]`
+    assertString(item, itemName)
+    check(item, itemName)
+    return item
+  })
 }
 
-/** Normalises a scope option to one space-delimited string (or `undefined`). */
-export function scopeString(scope: string | readonly string[] | undefined): string | undefined {
-  if (scope === undefined) return undefined
-  const list = typeof scope === 'string' ? scope.split(' ') : [...scope]
-  const joined = list.filter((s) => s.length > 0).join(' ')
-  return joined.length > 0 ? joined : undefined
+/**
+ * Checks a scope option (RFC 6749 §3.3 scope tokens: a string may have extra spaces between them; a
+ * list item must be exactly one) and normalises it to one space-delimited string, or `undefined`.
+ */
+export function scopeString(scope: unknown, name: string): string | undefined {
+  const list = stringList(
+    scope,
+    name,
+    (s) => s.split(' ').filter(Boolean),
+    (token, itemName) => {
+      if (!SCOPE_TOKEN.test(token)) throw invalidArgument(`"${itemName}" must be ${itemName === name ? 'space-delimited scope tokens' : 'a scope token'} (RFC 6749 §3.3)`)
+    },
+  )
+  return list.length > 0 ? list.join(' ') : undefined
 }
 
-/** Normalises a resource option to a list. */
-export function resourceList(resource: string | readonly string[] | undefined): string[] {
-  if (resource === undefined) return []
-  return typeof resource === 'string' ? [resource] : [...resource]
+/** Checks a resource option (RFC 8707 §2: absolute URIs without a fragment) and returns it as a list. */
+export function resourceList(resource: unknown, name: string): string[] {
+  return stringList(
+    resource,
+    name,
+    (r) => [r],
+    (r, itemName) => {
+      urlString(r, itemName)
+      if (r.includes('#')) throw invalidArgument(`"${itemName}" must not have a fragment (RFC 8707 §2)`)
+    },
+  )
 }
 
 async function buildRequest(
@@ -103,15 +136,20 @@ async function buildRequest(
   client: Client,
   clientAuth: ClientAuth,
   body: URLSearchParams,
-  options: RequestOptions,
+  options: Partial<RequestOptions>,
 ): Promise<Request> {
   assertClient(client)
-  if (typeof clientAuth !== 'function') throw invalidArgument('"clientAuth" must be a function', 'ERR_INVALID_ARG_TYPE')
-  if (options.additionalParameters) {
-    for (const [name, value] of new URLSearchParams(options.additionalParameters)) {
+  assertFunction(clientAuth, 'clientAuth')
+  assertSignal(options.signal, 'options.signal')
+  const extra = options.additionalParameters
+  if (extra !== undefined) {
+    assertObject(extra, 'options.additionalParameters')
+    for (const [name, value] of extra instanceof URLSearchParams ? extra : Object.entries(extra)) {
+      assertString(value, `options.additionalParameters.${name}`)
       if (!body.has(name)) body.append(name, value)
     }
   }
+  if (options.headers !== undefined) assertObject(options.headers, 'options.headers')
   const headers = new Headers(options.headers)
   headers.set('accept', 'application/json')
   await clientAuth(client, body, headers)
@@ -121,11 +159,11 @@ async function buildRequest(
   return new Request(url, init)
 }
 
-function grantBody(grantType: string, options: TokenRequestOptions): URLSearchParams {
+function grantBody(grantType: string, options: Partial<TokenRequestOptions>): URLSearchParams {
   const body = new URLSearchParams({ grant_type: grantType })
-  const scope = scopeString(options.scope)
+  const scope = scopeString(options.scope, 'options.scope')
   if (scope !== undefined) body.set('scope', scope)
-  for (const resource of resourceList(options.resource)) body.append('resource', resource)
+  for (const resource of resourceList(options.resource, 'options.resource')) body.append('resource', resource)
   return body
 }
 
@@ -161,10 +199,11 @@ export async function clientCredentialsGrantRequest(
   as: AuthorizationServer,
   client: Client,
   clientAuth: ClientAuth,
-  options: TokenRequestOptions = {},
+  options?: TokenRequestOptions,
 ): Promise<Request> {
   const url = endpointOf(as, 'token_endpoint')
-  return buildRequest(url, client, clientAuth, grantBody('client_credentials', options), options)
+  const opts = objectOption(options, 'options')
+  return buildRequest(url, client, clientAuth, grantBody('client_credentials', opts), opts)
 }
 
 /**
@@ -208,15 +247,16 @@ export async function passwordGrantRequest(
   clientAuth: ClientAuth,
   username: string,
   password: string,
-  options: TokenRequestOptions = {},
+  options?: TokenRequestOptions,
 ): Promise<Request> {
   const url = endpointOf(as, 'token_endpoint')
-  assertNonEmpty(username, 'username')
-  if (typeof password !== 'string') throw invalidArgument('"password" must be a string', 'ERR_INVALID_ARG_TYPE')
-  const body = grantBody('password', options)
+  assertNonEmptyString(username, 'username')
+  assertString(password, 'password')
+  const opts = objectOption(options, 'options')
+  const body = grantBody('password', opts)
   body.set('username', username)
   body.set('password', password)
-  return buildRequest(url, client, clientAuth, body, options)
+  return buildRequest(url, client, clientAuth, body, opts)
 }
 
 /**
@@ -255,19 +295,23 @@ export async function refreshTokenGrantRequest(
   client: Client,
   clientAuth: ClientAuth,
   refreshToken: string,
-  options: TokenRequestOptions = {},
+  options?: TokenRequestOptions,
 ): Promise<Request> {
   const url = endpointOf(as, 'token_endpoint')
-  assertNonEmpty(refreshToken, 'refreshToken')
-  const body = grantBody('refresh_token', options)
+  assertNonEmptyString(refreshToken, 'refreshToken')
+  const opts = objectOption(options, 'options')
+  const body = grantBody('refresh_token', opts)
   body.set('refresh_token', refreshToken)
-  return buildRequest(url, client, clientAuth, body, options)
+  return buildRequest(url, client, clientAuth, body, opts)
 }
 
-function hintBody(token: string, options: TokenHintOptions): URLSearchParams {
-  assertNonEmpty(token, 'token')
+function hintBody(token: string, options: Partial<TokenHintOptions>): URLSearchParams {
+  assertNonEmptyString(token, 'token')
   const body = new URLSearchParams({ token })
-  if (options.token_type_hint !== undefined) body.set('token_type_hint', options.token_type_hint)
+  if (options.token_type_hint !== undefined) {
+    assertNonEmptyString(options.token_type_hint, 'options.token_type_hint')
+    body.set('token_type_hint', options.token_type_hint)
+  }
   return body
 }
 
@@ -306,10 +350,11 @@ export async function introspectionRequest(
   client: Client,
   clientAuth: ClientAuth,
   token: string,
-  options: TokenHintOptions = {},
+  options?: TokenHintOptions,
 ): Promise<Request> {
   const url = endpointOf(as, 'introspection_endpoint')
-  return buildRequest(url, client, clientAuth, hintBody(token, options), options)
+  const opts = objectOption(options, 'options')
+  return buildRequest(url, client, clientAuth, hintBody(token, opts), opts)
 }
 
 /**
@@ -348,8 +393,9 @@ export async function revocationRequest(
   client: Client,
   clientAuth: ClientAuth,
   token: string,
-  options: TokenHintOptions = {},
+  options?: TokenHintOptions,
 ): Promise<Request> {
   const url = endpointOf(as, 'revocation_endpoint')
-  return buildRequest(url, client, clientAuth, hintBody(token, options), options)
+  const opts = objectOption(options, 'options')
+  return buildRequest(url, client, clientAuth, hintBody(token, opts), opts)
 }

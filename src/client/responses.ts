@@ -9,6 +9,7 @@ import { introspectionResponseSchema, tokenResponseSchema } from '../shared/sche
 import type { IntrospectionResponse } from '../shared/schemas.js'
 import { invalidArgument } from '../shared/lib/args.js'
 import { asErrorBody, assertResponse, errorFromResponse, parseOrThrow, readJSON } from './lib/http.js'
+import { assertFunction, assertNonEmptyString, booleanOption, objectOption } from './lib/options.js'
 
 /**
  * A processed token endpoint response: the RFC 6749 §5.1 members in wire spelling, any extra
@@ -39,18 +40,21 @@ export interface TokenEndpointResult {
  * @group Stateless
  */
 export interface LenientOptions {
-  /** Unit of `expires_in`. Default `'seconds'` (RFC 6749); legacy gateways use `'milliseconds'`. */
+  /**
+   * Unit of `expires_in`: `'seconds'` or `'milliseconds'` (anything else throws). Default
+   * `'seconds'` (RFC 6749); legacy gateways use `'milliseconds'`.
+   */
   expiresInUnit?: 'seconds' | 'milliseconds'
   /** Treat `expires_in: 0` as "never expires". Default `true`. */
   zeroExpiresInMeansNever?: boolean
   /**
    * Body member holding an absolute expiry time, honoured when present: an ISO-8601 date-time (UTC
    * when it has no offset) or an epoch number (seconds below `1e11`, milliseconds otherwise).
-   * Default `'X-ExpiresAt'`; `false` ignores it.
+   * A non-empty string; default `'X-ExpiresAt'`; `false` ignores it.
    */
   expiresAtField?: string | false
   /**
-   * Renamed members, wire name → the name the server uses, e.g.
+   * Renamed members, wire name → the name the server uses (a non-empty string), e.g.
    * `{ access_token: 'accessToken', expires_in: 'expiresIn' }`. The member is moved: the result
    * holds it under the wire name only.
    */
@@ -82,13 +86,27 @@ export interface ProcessTokenResponseOptions {
 
 type ResolvedLenient = Required<Omit<LenientOptions, 'fieldNames'>> & Pick<LenientOptions, 'fieldNames'>
 
-function resolveLenient(lenient: ProcessTokenResponseOptions['lenient']): ResolvedLenient | undefined {
-  if (!lenient) return undefined
-  const options = lenient === true ? {} : lenient
+/**
+ * @internal Checks a `lenient` option (named `name` in errors) and fills in its defaults;
+ * `undefined` for strict parsing. Shared with the token client.
+ */
+export function resolveLenient(lenient: unknown, name: string): ResolvedLenient | undefined {
+  if (lenient === undefined || typeof lenient === 'boolean') return lenient ? resolveLenient({}, name) : undefined
+  if (typeof lenient !== 'object' || lenient === null) throw invalidArgument(`"${name}" must be a boolean or an object`, 'ERR_INVALID_ARG_TYPE')
+  const options = lenient as LenientOptions
+  const unit = options.expiresInUnit ?? 'seconds'
+  if (unit !== 'seconds' && unit !== 'milliseconds') {
+    throw invalidArgument(`"${name}.expiresInUnit" must be "seconds" or "milliseconds"`, typeof unit === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE')
+  }
+  const expiresAtField = options.expiresAtField ?? 'X-ExpiresAt'
+  if (expiresAtField !== false) assertNonEmptyString(expiresAtField, `${name}.expiresAtField`)
+  for (const [wire, legacy] of Object.entries(objectOption(options.fieldNames, `${name}.fieldNames`))) {
+    if (legacy !== undefined) assertNonEmptyString(legacy, `${name}.fieldNames.${wire}`)
+  }
   return {
-    expiresInUnit: options.expiresInUnit ?? 'seconds',
-    zeroExpiresInMeansNever: options.zeroExpiresInMeansNever ?? true,
-    expiresAtField: options.expiresAtField ?? 'X-ExpiresAt',
+    expiresInUnit: unit,
+    zeroExpiresInMeansNever: booleanOption(options.zeroExpiresInMeansNever, `${name}.zeroExpiresInMeansNever`, true),
+    expiresAtField,
     fieldNames: options.fieldNames,
     defaultTokenType: options.defaultTokenType ?? 'Bearer',
   }
@@ -181,7 +199,9 @@ function computeExpiresAt(
  *   before `expiresAt`, or let {@link createTokenClient} do that.
  * @throws `ResponseBodyError` for an RFC 6749 §5.2 error (switch on `.error`, e.g. `invalid_grant`),
  *   `WWWAuthenticateChallengeError` for a bare challenge, `UnexpectedResponseError` for anything
- *   else that is not a success, `SchemaValidationError` for a malformed success body.
+ *   else that is not a success, `SchemaValidationError` for a malformed success body, `TypeError`
+ *   (`ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE`) for invalid arguments, checked before the
+ *   body is read (e.g. `lenient.expiresInUnit` other than `'seconds'` or `'milliseconds'`).
  * @example Legacy gateway with expires_in in milliseconds
  *
  * ```ts
@@ -196,13 +216,16 @@ function computeExpiresAt(
  */
 export async function processTokenResponse(
   response: Response,
-  options: ProcessTokenResponseOptions = {},
+  options?: ProcessTokenResponseOptions,
 ): Promise<TokenEndpointResult> {
   assertResponse(response)
-  const now = (options.now ?? Date.now)()
+  const opts = objectOption(options, 'options')
+  const lenient = resolveLenient(opts.lenient, 'options.lenient')
+  const jwtExpFallback = booleanOption(opts.jwtExpFallback, 'options.jwtExpFallback', true)
+  if (opts.now !== undefined) assertFunction(opts.now, 'options.now')
+  const now = (opts.now ?? Date.now)()
   if (!response.ok) throw await errorFromResponse(response)
   const json = await readJSON(response)
-  const lenient = resolveLenient(options.lenient)
   let raw = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined
   if (raw && lenient) raw = normalizeLegacy(raw, lenient)
   if (raw && raw.access_token === undefined) {
@@ -211,7 +234,7 @@ export async function processTokenResponse(
     if (errorBody) throw new ResponseBodyError(errorBody, response)
   }
   const data = parseOrThrow(tokenResponseSchema, raw ?? json, 'invalid token response')
-  const expiresAt = computeExpiresAt(data, raw ?? {}, lenient, options.jwtExpFallback ?? true, now)
+  const expiresAt = computeExpiresAt(data, raw ?? {}, lenient, jwtExpFallback, now)
   return { ...data, expiresAt }
 }
 
@@ -269,11 +292,4 @@ export async function processRevocationResponse(response: Response): Promise<voi
   assertResponse(response)
   if (!response.ok) throw await errorFromResponse(response)
   void response.body?.cancel().catch(() => undefined)
-}
-
-/** @internal Argument check shared with the token client. */
-export function assertLenient(value: unknown): void {
-  if (value !== undefined && typeof value !== 'boolean' && (typeof value !== 'object' || value === null)) {
-    throw invalidArgument('"lenient" must be a boolean or an object', 'ERR_INVALID_ARG_TYPE')
-  }
 }

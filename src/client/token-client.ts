@@ -17,7 +17,8 @@ import type { CrossTab } from './cross-tab.js'
 import { errorFromResponse, readJSON, retryAfterMs, statusOf, toIssues } from './lib/http.js'
 import { clientCredentialsGrantRequest, passwordGrantRequest, refreshTokenGrantRequest, resourceList, scopeString } from './requests.js'
 import type { AuthorizationServer, TokenRequestOptions } from './requests.js'
-import { assertLenient, processTokenResponse } from './responses.js'
+import { processTokenResponse, resolveLenient } from './responses.js'
+import { assertFunction, assertNonEmptyString, assertObject, assertSignal, assertString, booleanOption, hasMethods, numberOption, objectOption, urlString } from './lib/options.js'
 import type { LenientOptions, TokenEndpointResult } from './responses.js'
 import * as z from 'zod/mini'
 
@@ -85,13 +86,16 @@ export type Grant = 'client_credentials' | PasswordGrant
  * @group Token Client
  */
 export interface RetryOptions {
-  /** Retries after the first attempt. Default `2`. */
+  /** Retries after the first attempt: an integer from 0 to 2_147_483_647. Default `2`. */
   limit?: number
-  /** First backoff delay in ms; doubles each retry (with jitter). Default `300`. */
+  /** First backoff delay in ms (0 to 2_147_483_647); doubles each retry (with jitter). Default `300`. */
   baseDelay?: number
-  /** Cap of one backoff delay in ms. Default `10_000`. */
+  /** Cap of one backoff delay in ms (0 to 2_147_483_647). Default `10_000`. */
   maxDelay?: number
-  /** A `Retry-After` longer than this (ms) fails at once instead of waiting. Default `60_000`. */
+  /**
+   * A `Retry-After` longer than this (ms, 0 to 2_147_483_647) fails at once instead of waiting.
+   * Default `60_000`.
+   */
   maxRetryAfter?: number
 }
 
@@ -101,10 +105,10 @@ export interface RetryOptions {
  * @group Token Client
  */
 export interface TokenClientOptions {
-  /** The token endpoint URL. Give this or `issuer`. */
+  /** The token endpoint URL (`http:` or `https:`). Give this or `issuer`. */
   tokenEndpoint?: string | URL
   /**
-   * The issuer URL; the token endpoint is discovered from
+   * The issuer URL (`http:` or `https:`); the token endpoint is discovered from
    * `{issuer}/.well-known/oauth-authorization-server` (then the RFC 8414 form
    * `{origin}/.well-known/oauth-authorization-server{path}` on a 404). Give this or `tokenEndpoint`.
    */
@@ -117,18 +121,24 @@ export interface TokenClientOptions {
   clientSecret?: string
   /** `'client_credentials'` or `{ type: 'password', username, password }`. */
   grant: Grant
-  /** Requested scope (space-delimited string or list). */
+  /**
+   * Requested scope: a space-delimited string or a list of scope tokens (RFC 6749 §3.3: printable
+   * ASCII except space, double quote and backslash; a list item must be one non-empty token).
+   */
   scope?: string | readonly string[]
-  /** RFC 8707 resource indicator(s). */
+  /** RFC 8707 resource indicator(s): absolute URLs without a fragment. */
   resource?: string | readonly string[]
   /** Where tokens are kept. Default: a new {@link memoryCache}. */
   cache?: TokenCache
   /**
-   * Refresh this many ms before expiry. Default `30_000`. Capped at half the token's lifetime, so
-   * short-lived tokens are not refreshed on every call.
+   * Refresh this many ms before expiry (0 to 2_147_483_647). Default `30_000`. Capped at half the
+   * token's lifetime, so short-lived tokens are not refreshed on every call.
    */
   refreshSkew?: number
-  /** Up to this many extra ms (random, per token) added to `refreshSkew`, so fleets do not refresh in step. Default `5_000`. */
+  /**
+   * Up to this many extra ms (random, per token; 0 to 2_147_483_647) added to `refreshSkew`, so
+   * fleets do not refresh in step. Default `5_000`.
+   */
   jitter?: number
   /**
    * When a token is inside the refresh window but not expired, return it at once and refresh in the
@@ -140,7 +150,8 @@ export interface TokenClientOptions {
   retry?: RetryOptions
   /**
    * Abort one attempt of a request to the authorization server after this many ms (it then counts
-   * as a network failure and is retried). `0` disables the timeout. Default `30_000`.
+   * as a network failure and is retried): 0 to 2_147_483_647, the longest `setTimeout` delay. `0`
+   * disables the timeout. Default `30_000`.
    */
   timeoutDuration?: number
   /** Lenient parsing of token responses for legacy servers. Default: strict. */
@@ -264,22 +275,6 @@ export interface TokenClient {
 
 const CURRENT: unique symbol = Symbol('current')
 
-function nonNegative(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number') throw invalidArgument(`"${name}" must be a number`, 'ERR_INVALID_ARG_TYPE')
-  if (!Number.isFinite(value) || value < 0) throw invalidArgument(`"${name}" must be a non-negative finite number`)
-  return value
-}
-
-function urlString(value: unknown, name: string): string {
-  if (typeof value !== 'string' && !(value instanceof URL)) throw invalidArgument(`"${name}" must be a string or a URL`, 'ERR_INVALID_ARG_TYPE')
-  try {
-    return new URL(value).href
-  } catch {
-    throw invalidArgument(`"${name}" must be an absolute URL`)
-  }
-}
-
 function isTransientStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505)
 }
@@ -334,71 +329,70 @@ function reportListenerError(error: unknown): void {
 
 /** Validates all options up front, throwing `TypeError` with an `ERR_INVALID_ARG_*` code. */
 function checkOptions(options: TokenClientOptions) {
-  if (typeof options !== 'object' || options === null) throw invalidArgument('"options" must be an object', 'ERR_INVALID_ARG_TYPE')
+  assertObject(options, 'options')
   const hasEndpoint = options.tokenEndpoint !== undefined
   const hasIssuer = options.issuer !== undefined
   if (hasEndpoint === hasIssuer) throw invalidArgument('exactly one of "tokenEndpoint" and "issuer" must be given')
-  const tokenEndpoint = hasEndpoint ? urlString(options.tokenEndpoint, 'tokenEndpoint') : undefined
-  const issuer = hasIssuer ? (typeof options.issuer === 'string' ? options.issuer : urlString(options.issuer, 'issuer')) : undefined
-  if (issuer !== undefined) urlString(issuer, 'issuer')
-  if (typeof options.clientId !== 'string') throw invalidArgument('"clientId" must be a string', 'ERR_INVALID_ARG_TYPE')
-  if (options.clientId.length === 0) throw invalidArgument('"clientId" must be a non-empty string')
+  const tokenEndpoint = hasEndpoint ? urlString(options.tokenEndpoint, 'tokenEndpoint', { http: true }) : undefined
+  let issuer: string | undefined
+  if (hasIssuer) {
+    const href = urlString(options.issuer, 'issuer', { http: true })
+    // a string is kept as given: discovery compares it with the metadata's `issuer`
+    issuer = typeof options.issuer === 'string' ? options.issuer : href
+  }
+  assertNonEmptyString(options.clientId, 'clientId')
   if (options.clientAuth !== undefined && options.clientSecret !== undefined) {
     throw invalidArgument('"clientAuth" and "clientSecret" cannot both be given')
   }
-  if (options.clientAuth !== undefined && typeof options.clientAuth !== 'function') {
-    throw invalidArgument('"clientAuth" must be a function', 'ERR_INVALID_ARG_TYPE')
-  }
+  if (options.clientAuth !== undefined) assertFunction(options.clientAuth, 'clientAuth')
   const clientAuth = options.clientAuth ?? (options.clientSecret !== undefined ? clientSecretBasic(options.clientSecret) : none())
   const grant: Grant = typeof options.grant === 'object' && options.grant !== null ? { ...options.grant } : options.grant
   if (grant !== 'client_credentials') {
     if (typeof grant !== 'object' || grant === null || grant.type !== 'password') {
       throw invalidArgument('"grant" must be "client_credentials" or { type: "password", username, password }')
     }
-    if (typeof grant.username !== 'string' || grant.username.length === 0) throw invalidArgument('"grant.username" must be a non-empty string')
-    if (typeof grant.password !== 'string') throw invalidArgument('"grant.password" must be a string', 'ERR_INVALID_ARG_TYPE')
+    assertNonEmptyString(grant.username, 'grant.username')
+    assertString(grant.password, 'grant.password')
   }
-  if (options.cache !== undefined) {
-    const c = options.cache as Partial<TokenCache> | null
-    if (typeof c !== 'object' || c === null || typeof c.get !== 'function' || typeof c.set !== 'function' || typeof c.delete !== 'function') {
-      throw invalidArgument('"cache" must implement get, set and delete', 'ERR_INVALID_ARG_TYPE')
-    }
+  if (options.cache !== undefined && !hasMethods(options.cache, 'get', 'set', 'delete')) {
+    throw invalidArgument('"cache" must implement get, set and delete', 'ERR_INVALID_ARG_TYPE')
   }
-  const retry = options.retry ?? {}
-  if (typeof retry !== 'object' || retry === null) throw invalidArgument('"retry" must be an object', 'ERR_INVALID_ARG_TYPE')
-  const limit = nonNegative(retry.limit, 'retry.limit', 2)
-  if (!Number.isInteger(limit)) throw invalidArgument('"retry.limit" must be an integer')
-  assertLenient(options.lenient)
+  const retry = objectOption(options.retry, 'retry')
+  resolveLenient(options.lenient, 'lenient')
   const fetchImpl = options[customFetch]
-  if (fetchImpl !== undefined && typeof fetchImpl !== 'function') throw invalidArgument('"[customFetch]" must be a function', 'ERR_INVALID_ARG_TYPE')
-  if (options.now !== undefined && typeof options.now !== 'function') throw invalidArgument('"now" must be a function', 'ERR_INVALID_ARG_TYPE')
-  const scope = scopeString(options.scope)
-  const resource = resourceList(options.resource)
-  for (const r of resource) urlString(r, 'resource')
+  if (fetchImpl !== undefined) assertFunction(fetchImpl, '[customFetch]')
+  if (options.now !== undefined) assertFunction(options.now, 'now')
   return {
     tokenEndpoint,
     issuer,
     clientAuth,
     grant,
-    scope,
-    resource,
+    scope: scopeString(options.scope, 'scope'),
+    resource: resourceList(options.resource, 'resource'),
     cache: options.cache ?? memoryCache(),
-    refreshSkew: nonNegative(options.refreshSkew, 'refreshSkew', 30_000),
-    timeoutDuration: nonNegative(options.timeoutDuration, 'timeoutDuration', 30_000),
-    jitter: nonNegative(options.jitter, 'jitter', 5_000),
-    backgroundRefresh: options.backgroundRefresh === true,
+    refreshSkew: numberOption(options.refreshSkew, 'refreshSkew', 30_000),
+    timeoutDuration: numberOption(options.timeoutDuration, 'timeoutDuration', 30_000),
+    jitter: numberOption(options.jitter, 'jitter', 5_000),
+    backgroundRefresh: booleanOption(options.backgroundRefresh, 'backgroundRefresh', false),
     retry: {
-      limit,
-      baseDelay: nonNegative(retry.baseDelay, 'retry.baseDelay', 300),
-      maxDelay: nonNegative(retry.maxDelay, 'retry.maxDelay', 10_000),
-      maxRetryAfter: nonNegative(retry.maxRetryAfter, 'retry.maxRetryAfter', 60_000),
+      limit: numberOption(retry.limit, 'retry.limit', 2, { integer: true }),
+      baseDelay: numberOption(retry.baseDelay, 'retry.baseDelay', 300),
+      maxDelay: numberOption(retry.maxDelay, 'retry.maxDelay', 10_000),
+      maxRetryAfter: numberOption(retry.maxRetryAfter, 'retry.maxRetryAfter', 60_000),
     },
     lenient: options.lenient,
-    jwtExpFallback: options.jwtExpFallback ?? true,
-    crossTab: options.crossTab ?? true,
+    jwtExpFallback: booleanOption(options.jwtExpFallback, 'jwtExpFallback', true),
+    crossTab: booleanOption(options.crossTab, 'crossTab', true),
     now: options.now ?? (() => Date.now()),
     fetch: fetchImpl ?? ((request: Request) => globalThis.fetch(request)),
   }
+}
+
+/** The `signal` of the options of `getToken()` / `invalidate()`, checked. */
+function signalOption(options: GetTokenOptions | undefined): AbortSignal | null | undefined {
+  const { signal } = objectOption(options, 'options')
+  assertSignal(signal, 'options.signal')
+  return signal
 }
 
 /**
@@ -738,8 +732,8 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     }
   }
 
-  async function getToken(getOptions: GetTokenOptions = {}): Promise<TokenResult> {
-    const signal = getOptions.signal
+  async function getToken(getOptions?: GetTokenOptions): Promise<TokenResult> {
+    const signal = signalOption(getOptions)
     if (signal?.aborted) throw abortedError(signal)
     const k = key ?? (await getKey())
     const entry = await readCache(k)
@@ -782,11 +776,11 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
 
   return {
     getToken,
-    async invalidate(token?: string, invalidateOptions: GetTokenOptions = {}) {
+    async invalidate(token?: string, invalidateOptions?: GetTokenOptions) {
       if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
         throw invalidArgument('"token" must be a non-empty string')
       }
-      const signal = invalidateOptions.signal
+      const signal = signalOption(invalidateOptions)
       if (signal?.aborted) throw abortedError(signal)
       const k = key ?? (await getKey())
       return toResult(await withAbort(invalidateToken(k, token), signal))
@@ -808,7 +802,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     on(event, listener) {
       const set = listeners[event] as Set<typeof listener> | undefined
       if (!set) throw invalidArgument('"event" must be one of "token", "refresh", "error"')
-      if (typeof listener !== 'function') throw invalidArgument('"listener" must be a function', 'ERR_INVALID_ARG_TYPE')
+      assertFunction(listener, 'listener')
       set.add(listener)
       return () => {
         set.delete(listener)

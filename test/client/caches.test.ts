@@ -154,7 +154,11 @@ describe('webStorageCache', () => {
   })
 
   it('rejects a non-Storage', () => {
-    expect(() => webStorageCache({} as Storage)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: '"storage" must implement the Storage interface' }))
+    const message = '"storage" must implement getItem, setItem and removeItem'
+    expect(() => webStorageCache({} as Storage)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message }))
+    // without removeItem it used to fail only when an unreadable entry or a logout needed it
+    const noRemove = { getItem: () => null, setItem: () => undefined } as unknown as Storage
+    expect(() => webStorageCache(noRemove)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message }))
   })
 })
 

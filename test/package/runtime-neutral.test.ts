@@ -58,10 +58,11 @@ describe('runtime-neutral entries bundle for the browser', () => {
       expect(app.inputs.some((i) => /zod\/v4\/classic\//.test(i))).toBe(false)
       const total = gzipSync(app.code).byteLength
       const own = total - gzipSync(floor.code).byteLength
-      // Measured: 18.4 KB in all, of which ky + zod/mini are 11.3 KB: issue 6's 12 KB ceiling cannot
+      // Measured: 19.1 KB in all, of which ky + zod/mini are 11.3 KB: issue 6's 12 KB ceiling cannot
       // hold with the two libraries the brief prescribes (docs/decisions.md, "Client bundle size").
-      // What is ours is held to 7.5 KB; raise either bound only with a reason.
-      expect(own).toBeLessThan(7.5 * 1024)
+      // What is ours is held to 8.5 KB (7.2 KB until every public client function checked its
+      // options up front, 0.8 KB); raise either bound only with a reason.
+      expect(own).toBeLessThan(8.5 * 1024)
       expect(total).toBeLessThan(20 * 1024)
     } finally {
       rmSync(dir, { recursive: true, force: true })

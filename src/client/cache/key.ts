@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { assertObject, assertString } from '../lib/options.js'
+import { resourceList, scopeString } from '../requests.js'
 
 /**
  * What a cached token is bound to. Two token clients with equal parts share cached tokens.
@@ -16,9 +18,9 @@ export interface TokenCacheKeyParts {
   clientId: string
   /** The grant subject: the username of a password grant; `null` for client credentials. */
   subject: string | null
-  /** Requested scope, space-delimited. */
+  /** Requested scope, space-delimited scope tokens (as the `scope` option of the token client). */
   scope?: string | undefined
-  /** Requested resource indicators. */
+  /** Requested resource indicators (absolute URLs without a fragment). */
   resource?: readonly string[] | undefined
 }
 
@@ -37,6 +39,8 @@ function base64url(bytes: Uint8Array): string {
  *
  * @param parts What the token is bound to.
  * @returns A 43-character key; use it to seed or inspect a {@link TokenCache}.
+ * @throws `TypeError` (`ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE`) when a part is invalid
+ *   (the promise rejects).
  * @example Seed a cache with a token obtained elsewhere
  *
  * ```ts
@@ -49,9 +53,13 @@ function base64url(bytes: Uint8Array): string {
  * @group Caches
  */
 export async function tokenCacheKey(parts: TokenCacheKeyParts): Promise<string> {
-  const scope = parts.scope ? parts.scope.split(' ').filter(Boolean).sort().join(' ') : null
-  const resource = parts.resource && parts.resource.length > 0 ? [...parts.resource].sort() : null
-  const material = JSON.stringify(['gatepass/token/v1', parts.endpoint, parts.clientId, parts.subject, scope, resource])
+  assertObject(parts, 'parts')
+  assertString(parts.endpoint, 'parts.endpoint')
+  assertString(parts.clientId, 'parts.clientId')
+  if (parts.subject != null) assertString(parts.subject, 'parts.subject')
+  const scope = scopeString(parts.scope, 'parts.scope')?.split(' ').sort().join(' ') ?? null
+  const resource = resourceList(parts.resource, 'parts.resource').sort()
+  const material = JSON.stringify(['gatepass/token/v1', parts.endpoint, parts.clientId, parts.subject, scope, resource.length > 0 ? resource : null])
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(material))
   return base64url(new Uint8Array(digest))
 }

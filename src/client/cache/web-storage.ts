@@ -4,6 +4,8 @@
  * @module
  */
 import { invalidArgument } from '../../shared/lib/args.js'
+import { assertString, booleanOption, hasMethods, objectOption } from '../lib/options.js'
+import { isEntry } from './entry.js'
 import type { TokenCache, TokenCacheEntry } from './types.js'
 
 /**
@@ -24,17 +26,6 @@ export interface WebStorageCacheOptions {
   omitRefreshToken?: boolean
 }
 
-function isEntry(value: unknown): value is TokenCacheEntry {
-  if (typeof value !== 'object' || value === null) return false
-  const v = value as Record<string, unknown>
-  return (
-    typeof v.access_token === 'string' &&
-    typeof v.token_type === 'string' &&
-    typeof v.uat === 'number' &&
-    (v.expiresAt === null || typeof v.expiresAt === 'number')
-  )
-}
-
 /**
  * A token cache in a Web Storage area (`sessionStorage` or `localStorage`), so tokens survive a
  * reload (`sessionStorage`: per tab; `localStorage`: shared by every tab of the origin). Opt-in;
@@ -50,9 +41,12 @@ function isEntry(value: unknown): value is TokenCacheEntry {
  * > every stored access token (and refresh token, unless `omitRefreshToken` is set). Prefer the
  * > memory cache with the cross-tab coordination of {@link createTokenClient} when you can.
  *
- * @param storage `sessionStorage`, `localStorage` or any `Storage` implementation.
+ * @param storage `sessionStorage`, `localStorage` or any object with `getItem`, `setItem` and
+ *   `removeItem` (checked at once).
  * @param options Key prefix and refresh-token handling.
  * @returns A cache to pass as `cache`.
+ * @throws `TypeError` (`ERR_INVALID_ARG_TYPE`) when `storage` lacks one of those methods or an
+ *   option has the wrong type (`omitRefreshToken` must be a boolean).
  * @example Survive reloads within one tab
  *
  * ```ts
@@ -72,13 +66,14 @@ function isEntry(value: unknown): value is TokenCacheEntry {
  * @group Caches
  */
 /* @__NO_SIDE_EFFECTS__ */
-export function webStorageCache(storage: Storage, options: WebStorageCacheOptions = {}): TokenCache {
-  if (typeof storage !== 'object' || storage === null || typeof storage.getItem !== 'function' || typeof storage.setItem !== 'function') {
-    throw invalidArgument('"storage" must implement the Storage interface', 'ERR_INVALID_ARG_TYPE')
+export function webStorageCache(storage: Storage, options?: WebStorageCacheOptions): TokenCache {
+  if (!hasMethods(storage, 'getItem', 'setItem', 'removeItem')) {
+    throw invalidArgument('"storage" must implement getItem, setItem and removeItem', 'ERR_INVALID_ARG_TYPE')
   }
-  const prefix = options.prefix ?? 'gatepass:'
-  if (typeof prefix !== 'string') throw invalidArgument('"options.prefix" must be a string', 'ERR_INVALID_ARG_TYPE')
-  const omitRefreshToken = options.omitRefreshToken === true
+  const opts = objectOption(options, 'options')
+  const prefix = opts.prefix ?? 'gatepass:'
+  assertString(prefix, 'options.prefix')
+  const omitRefreshToken = booleanOption(opts.omitRefreshToken, 'options.omitRefreshToken', false)
   // refresh tokens kept out of storage, per key, for this page only
   /** This page's refresh tokens, each with the `uat` of the entry it came with. */
   const refreshTokens = new Map<string, { token: string; uat: number }>()
