@@ -59,4 +59,4 @@ export {
   VerifierUnavailableError,
 } from './verifiers/index.js'
 export type { JWTVerifier, JWTVerifierOptions, JWKSCache, IntrospectionVerifier, IntrospectionVerifierOptions, InvalidTokenCode } from './verifiers/index.js'
-export type { FetchLike as VerifierFetch } from './verifiers/index.js'
+export type { FetchLike as VerifierFetch, VerifierFetchEvent } from './verifiers/index.js'

@@ -22,6 +22,65 @@ import { InsufficientScopeError, InvalidTokenError, VerifierUnavailableError } f
  */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 
+/**
+ * One request a verifier made to the authorization server, for metrics and logs: what it
+ * fetched, how it ended and how long it took. Holds no token and no credential.
+ *
+ * Available from `'gatepass/server'`.
+ *
+ * @example Count JWKS fetches and their failures
+ *
+ * ```ts
+ * import { createJWTVerifier, type VerifierFetchEvent } from 'gatepass/server'
+ *
+ * const counts = { ok: 0, failed: 0 }
+ * const onFetch = (event: VerifierFetchEvent) => void (event.status === 200 ? counts.ok++ : counts.failed++)
+ * export const verifier = createJWTVerifier({ issuer: 'https://id.example.com', jwksUri: 'https://id.example.com/jwks', audience: 'orders', onFetch })
+ * ```
+ *
+ * @group Validation
+ */
+export interface VerifierFetchEvent {
+  /** What was fetched: the key set, the RFC 8414 metadata, or an RFC 7662 introspection. */
+  kind: 'jwks' | 'metadata' | 'introspection'
+  /** The URL requested. */
+  url: string
+  /** The HTTP status, when a response arrived. */
+  status?: number
+  /** Why no response arrived (a network error, a timeout). */
+  error?: unknown
+  /** From the request to its response headers (or its failure), ms. */
+  durationMs: number
+}
+
+/**
+ * `fetchImpl` (or the global `fetch`, looked up at call time) reporting each request to
+ * `onFetch`; `fetchImpl` itself when there is no `onFetch`. A listener that throws is ignored: it
+ * must not fail a verification.
+ */
+export function observedFetch(fetchImpl: FetchLike | undefined, kind: VerifierFetchEvent['kind'], onFetch: ((event: VerifierFetchEvent) => void) | undefined): FetchLike | undefined {
+  if (onFetch === undefined) return fetchImpl
+  const report = (event: VerifierFetchEvent) => {
+    try {
+      onFetch(event)
+    } catch {
+      // an observer's bug is not the issuer's outage
+    }
+  }
+  return async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+    const started = performance.now()
+    try {
+      const response = await (fetchImpl ?? fetch)(input, init)
+      report({ kind, url, status: response.status, durationMs: performance.now() - started })
+      return response
+    } catch (error) {
+      report({ kind, url, error, durationMs: performance.now() - started })
+      throw error
+    }
+  }
+}
+
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -23,4 +23,4 @@ export {
   VerifierUnavailableError,
 } from './errors.js'
 export type { InvalidTokenCode } from './errors.js'
-export type { FetchLike } from './common.js'
+export type { FetchLike, VerifierFetchEvent } from './common.js'

@@ -29,7 +29,7 @@ import {
   requireScopes,
   stringList,
 } from './common.js'
-import type { FetchLike } from './common.js'
+import { observedFetch, type FetchLike, type VerifierFetchEvent } from './common.js'
 import { digestKey } from './digest.js'
 import { InactiveTokenError, TokenClaimError, VerifierUnavailableError } from './errors.js'
 
@@ -67,6 +67,8 @@ export interface IntrospectionVerifierOptions<C extends AccessTokenClaims = Acce
   timeoutDuration?: number
   /** Fetch implementation. Default: the global `fetch`. */
   fetch?: FetchLike
+  /** Told of every introspection request (status, failure, duration), for metrics. Default: none. */
+  onFetch?: (event: VerifierFetchEvent) => void
   /** `realm` of the `WWW-Authenticate` challenges. Default: the first audience, else `'api'`. */
   realm?: string
 }
@@ -152,7 +154,7 @@ export function createIntrospectionVerifier<C extends AccessTokenClaims = Access
   const cacheMaxAge = duration(options.cacheMaxAge, 'cacheMaxAge', 30_000, { max: MAX_OPAQUE_CACHE_AGE, unit: 'ms' })
   const cacheMaxEntries = duration(options.cacheMaxEntries, 'cacheMaxEntries', 10_000, { max: MAX_CACHE_ENTRIES, integer: true })
   const timeoutDuration = duration(options.timeoutDuration, 'timeoutDuration', 5_000, { min: 1, max: MAX_TIMER_DELAY, integer: true, unit: 'ms' })
-  const fetchImpl = optionalFunction<FetchLike>(options.fetch, 'fetch')
+  const fetchImpl = observedFetch(optionalFunction<FetchLike>(options.fetch, 'fetch'), 'introspection', optionalFunction<(event: VerifierFetchEvent) => void>(options.onFetch, 'onFetch'))
   const realm = options.realm === undefined ? (audience?.[0] ?? 'api') : nonEmptyString(options.realm, 'realm')
   const authorization = `Basic ${btoa(`${formEncode(clientId)}:${formEncode(clientSecret)}`)}`
 

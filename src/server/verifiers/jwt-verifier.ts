@@ -30,7 +30,7 @@ import {
   requireScopes,
   stringList,
 } from './common.js'
-import type { FetchLike } from './common.js'
+import { observedFetch, type FetchLike, type VerifierFetchEvent } from './common.js'
 import { digestKey } from './digest.js'
 import { GatepassError } from '../../shared/errors.js'
 import {
@@ -111,6 +111,8 @@ export interface JWTVerifierOptions<C extends AccessTokenClaims = AccessTokenCla
   tokenCacheMaxEntries?: number
   /** Fetch implementation for JWKS and metadata requests. Default: the global `fetch`. */
   fetch?: FetchLike
+  /** Told of every JWKS and metadata request (status, failure, duration), for metrics. Default: none. */
+  onFetch?: (event: VerifierFetchEvent) => void
 }
 
 /**
@@ -247,7 +249,9 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
   const cooldownDuration = duration(options.cooldownDuration, 'cooldownDuration', 30_000, { max: MAX_COOLDOWN, unit: 'ms' })
   const timeoutDuration = duration(options.timeoutDuration, 'timeoutDuration', 5_000, { min: 1, max: MAX_TIMER_DELAY, integer: true, unit: 'ms' })
   const tokenCacheMaxEntries = duration(options.tokenCacheMaxEntries, 'tokenCacheMaxEntries', 10_000, { max: MAX_CACHE_ENTRIES, integer: true })
-  const fetchImpl = optionalFunction<FetchLike>(options.fetch, 'fetch')
+  const onFetch = optionalFunction<(event: VerifierFetchEvent) => void>(options.onFetch, 'onFetch')
+  const jwksFetch = observedFetch(optionalFunction<FetchLike>(options.fetch, 'fetch'), 'jwks', onFetch)
+  const metadataFetch = observedFetch(optionalFunction<FetchLike>(options.fetch, 'fetch'), 'metadata', onFetch)
   if (options.jwksCache !== undefined && !isObject(options.jwksCache)) throw invalidArgument('"jwksCache" must be an object', 'ERR_INVALID_ARG_TYPE')
   const cacheStore = (options.jwksCache ?? {}) as Partial<ExportedJWKSCache> & { jwksUri?: unknown; issuer?: unknown }
 
@@ -264,7 +268,7 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
       cooldownDuration,
       timeoutDuration,
       [joseJWKSCache]: cacheStore as JWKSCache,
-      ...(fetchImpl ? { [customFetch]: fetchImpl } : {}),
+      ...(jwksFetch ? { [customFetch]: jwksFetch } : {}),
     })
   }
 
@@ -293,7 +297,7 @@ export function createJWTVerifier<C extends AccessTokenClaims = AccessTokenClaim
   async function loadMetadata(url: URL): Promise<RemoteJWKSet> {
     let response: Response
     try {
-      response = await (fetchImpl ?? fetch)(url.href, { method: 'GET', headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(timeoutDuration) })
+      response = await (metadataFetch ?? fetch)(url.href, { method: 'GET', headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(timeoutDuration) })
     } catch (cause) {
       throw new VerifierUnavailableError('the authorization server metadata is unavailable', { cause })
     }

@@ -2,7 +2,7 @@ import { delay, http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createIntrospectionVerifier } from '../../../src/server/verifiers/index.js'
-import type { IntrospectionVerifier, IntrospectionVerifierOptions } from '../../../src/server/verifiers/index.js'
+import type { IntrospectionVerifier, IntrospectionVerifierOptions, VerifierFetchEvent } from '../../../src/server/verifiers/index.js'
 import { AUDIENCE, ISSUER, T0, T0_SECONDS } from './_fixtures.js'
 
 const ENDPOINT = 'https://as.example/auth/introspect'
@@ -273,6 +273,21 @@ describe('createIntrospectionVerifier: cache', () => {
     } finally {
       vi.unstubAllGlobals()
     }
+  })
+})
+
+describe('createIntrospectionVerifier: onFetch', () => {
+  it('tells each introspection request with its status and duration, never the token or the secret', async () => {
+    const events: VerifierFetchEvent[] = []
+    const v = verifier({ cacheMaxAge: 0, onFetch: (e) => events.push(e) })
+    await v.verify('opaque-1')
+    server.use(http.post(ENDPOINT, () => HttpResponse.json({ error: 'server_error' }, { status: 502 })))
+    await expect(v.verify('opaque-1')).rejects.toMatchObject({ code: 'ERR_VERIFIER_UNAVAILABLE' })
+    expect(events.map(({ kind, url, status }) => ({ kind, url, status }))).toEqual([
+      { kind: 'introspection', url: ENDPOINT, status: 200 },
+      { kind: 'introspection', url: ENDPOINT, status: 502 },
+    ])
+    expect(JSON.stringify(events)).not.toMatch(/opaque-1|s3cret/)
   })
 })
 

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import * as z from 'zod/mini'
 import { defineClaims } from '../../../src/shared/schemas.js'
 import { createJWTVerifier } from '../../../src/server/verifiers/index.js'
-import type { JWKSCache, JWTVerifierOptions } from '../../../src/server/verifiers/index.js'
+import type { JWKSCache, JWTVerifierOptions, VerifierFetchEvent } from '../../../src/server/verifiers/index.js'
 import { AUDIENCE, defaultClaims, ISSUER, JWKS_URL, makeKey, METADATA_URL, sign, T0, T0_SECONDS, unsecured } from './_fixtures.js'
 import type { TestKey } from './_fixtures.js'
 
@@ -508,6 +508,34 @@ describe('createJWTVerifier: the JWKS endpoint failing', () => {
       expect(result.ok || result.response.status).toBe(503)
     }
     expect(jwksRequests).toBe(1)
+  })
+})
+
+describe('createJWTVerifier: onFetch', () => {
+  it('tells each metadata and JWKS request with its status and duration, and a network failure with its error', async () => {
+    const events: VerifierFetchEvent[] = []
+    const v = createJWTVerifier({ issuer: ISSUER, metadataUrl: METADATA_URL, audience: AUDIENCE, cacheMaxAge: 300, cooldownDuration: 0, tokenCacheMaxEntries: 0, onFetch: (e) => events.push(e) })
+    await v.verify(await sign(k1))
+    jwksStatus = 500
+    vi.setSystemTime(T0 + 400) // the key set is stale: fetched again, and the endpoint fails
+    await v.verify(await sign(k1, { claims: { jti: 'stale' } }))
+    server.use(http.get(JWKS_URL, () => HttpResponse.error()))
+    vi.setSystemTime(T0 + 500) // no backoff with cooldownDuration 0: fetched again
+    await v.verify(await sign(k1, { claims: { jti: 'network' } }))
+    expect(events.map(({ kind, url, status }) => ({ kind, url, status }))).toEqual([
+      { kind: 'metadata', url: METADATA_URL, status: 200 },
+      { kind: 'jwks', url: JWKS_URL, status: 200 },
+      { kind: 'jwks', url: JWKS_URL, status: 500 },
+      { kind: 'jwks', url: JWKS_URL, status: undefined },
+    ])
+    expect(events[3]!.error).toBeInstanceOf(Error)
+    for (const e of events) expect(e.durationMs).toBeGreaterThanOrEqual(0)
+  })
+
+  it('verifies as before when the listener throws', async () => {
+    const v = verifier({ onFetch: () => { throw new Error('metrics bug') } })
+    await expect(v.verify(await sign(k1))).resolves.toMatchObject({ subject: 'alice' })
+    expect(() => verifier({ onFetch: 'log' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: '"onFetch" must be a function' }) as unknown as Error)
   })
 })
 
