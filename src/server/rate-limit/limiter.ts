@@ -7,6 +7,7 @@
 import { invalidArgument } from '../../shared/lib/args.js'
 import { sha256 } from '../lib/crypto.js'
 import { OAuthError } from '../lib/responses.js'
+import { duration, isObject, objectWithMethods } from '../verifiers/common.js'
 import { createMemoryRateLimitStore } from './memory.js'
 import type { RateLimitCounter, RateLimitOptions, RateLimitStore } from './types.js'
 
@@ -36,22 +37,11 @@ const MAX_LIMIT = 1_000_000_000
 /** Throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` naming the first bad field. */
 export function checkRateLimitOptions(options: unknown): RateLimitOptions | false | undefined {
   if (options === undefined || options === false) return options
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidArgument('"rateLimit" must be an object or false', 'ERR_INVALID_ARG_TYPE')
+  if (!isObject(options)) throw invalidArgument('"rateLimit" must be an object or false', 'ERR_INVALID_ARG_TYPE')
   const o = options as RateLimitOptions
-  const integer = (name: 'window' | 'perIP' | 'perClient' | 'perUser', min: number, max: number) => {
-    const value = o[name]
-    if (value === undefined) return
-    if (typeof value !== 'number') throw invalidArgument(`"rateLimit.${name}" must be a number`, 'ERR_INVALID_ARG_TYPE')
-    if (!Number.isInteger(value) || value < min || value > max) throw invalidArgument(`"rateLimit.${name}" must be an integer from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`)
-  }
-  integer('window', 1_000, 86_400_000)
-  integer('perIP', 0, MAX_LIMIT)
-  integer('perClient', 0, MAX_LIMIT)
-  integer('perUser', 0, MAX_LIMIT)
-  const store = o.store as Partial<RateLimitStore> | undefined
-  if (store !== undefined && (typeof store !== 'object' || store === null || typeof store.get !== 'function' || typeof store.increment !== 'function')) {
-    throw invalidArgument('"rateLimit.store" must be an object with get and increment functions', 'ERR_INVALID_ARG_TYPE')
-  }
+  duration(o.window, 'rateLimit.window', 0, { min: 1_000, max: 86_400_000, integer: true, unit: 'ms' })
+  for (const name of ['perIP', 'perClient', 'perUser'] as const) duration(o[name], `rateLimit.${name}`, 0, { max: MAX_LIMIT, integer: true })
+  if (o.store !== undefined) objectWithMethods(o.store, 'rateLimit.store', 'an object with get and increment', ['get', 'increment'])
   return o
 }
 

@@ -175,11 +175,11 @@ describe('brute-force protection of the token endpoints', () => {
   })
 
   it.each([
-    [{ window: 999 }, '"rateLimit.window" must be an integer from 1,000 to 86,400,000'],
+    [{ window: 999 }, '"rateLimit.window" must be an integer from 1,000 to 86,400,000 (ms)'],
     [{ perIP: -1 }, '"rateLimit.perIP" must be an integer from 0 to 1,000,000,000'],
     [{ perUser: 2.5 }, '"rateLimit.perUser" must be an integer from 0 to 1,000,000,000'],
-    [{ perClient: '10' }, '"rateLimit.perClient" must be a number'],
-    [{ store: {} }, '"rateLimit.store" must be an object with get and increment functions'],
+    [{ perClient: '10' }, '"rateLimit.perClient" must be an integer from 0 to 1,000,000,000'],
+    [{ store: {} }, '"rateLimit.store" must be an object with get and increment (its "get" is not a function)'],
     [true, '"rateLimit" must be an object or false'],
   ])('refuses rateLimit %j when the service is made', (rateLimit, message) => {
     expect(() => makeService(undefined, { rateLimit: rateLimit as RateLimitOptions })).toThrow(expect.objectContaining({ name: 'TypeError', message }) as unknown as Error)

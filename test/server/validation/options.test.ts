@@ -27,14 +27,14 @@ describe('validation options are checked when the service is made', () => {
   })
 
   it.each([
-    ['leeway', '30', '"validation.leeway" must be a number (seconds)'],
-    ['opaqueCacheMaxAge', '5s', '"validation.opaqueCacheMaxAge" must be a number (ms)'],
-    ['opaqueCacheSize', null, '"validation.opaqueCacheSize" must be a number (entries)'],
-    ['sharedCache', 5, '"validation.sharedCache" must be an object with get, set, delete'],
-    ['sharedCache', { ...cache, delete: undefined }, '"validation.sharedCache.delete" must be a function'],
-    ['sharedCache', { ...cache, read: 'yes' }, '"validation.sharedCache.read" must be a function when given'],
-    ['revocationBus', {}, '"validation.revocationBus.publish" must be a function'],
-    ['revocationBus', { publish: bus.publish }, '"validation.revocationBus.subscribe" must be a function'],
+    ['leeway', '30', '"validation.leeway" must be a number from 0 to 3,600 (seconds)'],
+    ['opaqueCacheMaxAge', '5s', '"validation.opaqueCacheMaxAge" must be a number from 0 to 3,600,000 (ms)'],
+    ['opaqueCacheSize', null, '"validation.opaqueCacheSize" must be an integer from 0 to 10,000,000 (entries)'],
+    ['sharedCache', 5, '"validation.sharedCache" must be an object with get, set and delete'],
+    ['sharedCache', { ...cache, delete: undefined }, '"validation.sharedCache" must be an object with get, set and delete (its "delete" is not a function)'],
+    ['sharedCache', { ...cache, read: 'yes' }, '"validation.sharedCache.read" must be a function'],
+    ['revocationBus', {}, '"validation.revocationBus" must be an object with publish and subscribe (its "publish" is not a function)'],
+    ['revocationBus', { publish: bus.publish }, '"validation.revocationBus" must be an object with publish and subscribe (its "subscribe" is not a function)'],
   ])('refuses %s = %j with ERR_INVALID_ARG_TYPE and says what is expected', (name, value, message) => {
     expect(() => make({ [name]: value })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message }) as unknown as Error)
   })
