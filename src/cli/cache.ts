@@ -6,9 +6,9 @@ import type { RateLimitStore, ValidationOptions } from '../server/index.js'
 import type * as RedisModule from '../server/redis/index.js'
 import { CLIError } from './errors.js'
 
-/** The `cache` field: `{ "redis": { "url": "redis://…" | { "env": "NAME" }, "prefix": "gatepass:" } }`. */
+/** The `cache` field: `{ "redis": { "url": "redis://…" | { "env": "NAME" }, "prefix": "gatepass:", "commandTimeout": 200 } }`. */
 export interface CacheConfig {
-  redis?: { url?: string | { env: string }; prefix?: string }
+  redis?: { url?: string | { env: string }; prefix?: string; commandTimeout?: number }
 }
 
 /**
@@ -17,7 +17,7 @@ export interface CacheConfig {
  */
 export async function createCacheFromConfig(value: CacheConfig | undefined, env: Record<string, string | undefined>): Promise<{ validation: ValidationOptions; rateLimits?: RateLimitStore; close(): Promise<void> }> {
   if (!value?.redis) return { validation: {}, close: async () => {} }
-  const { url, prefix } = value.redis
+  const { url, prefix, commandTimeout } = value.redis
   const resolved = typeof url === 'object' ? env[url.env] : url
   if (typeof url === 'object' && !resolved) throw new CLIError(`cache.redis.url: environment variable "${url.env}" is not set`)
   let mod: typeof RedisModule
@@ -26,6 +26,6 @@ export async function createCacheFromConfig(value: CacheConfig | undefined, env:
   } catch (err) {
     throw new CLIError('the Redis cache module could not be loaded (is "ioredis" installed? npm install ioredis@5)', { cause: err })
   }
-  const redis = await mod.createRedisCache({ ...(resolved ? { url: resolved } : {}), ...(prefix ? { prefix } : {}) })
+  const redis = await mod.createRedisCache({ ...(resolved ? { url: resolved } : {}), ...(prefix ? { prefix } : {}), ...(commandTimeout !== undefined ? { commandTimeout } : {}) })
   return { validation: { sharedCache: redis.cache, revocationBus: redis.bus }, rateLimits: redis.rateLimits, close: () => redis.close() }
 }

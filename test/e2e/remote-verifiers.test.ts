@@ -3,7 +3,7 @@
  * JWKS caching (one fetch for 100 concurrent callers), key rotation seen through the unknown-`kid`
  * refetch, the refetch cooldown, and introspection.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createIntrospectionVerifier, createJWTVerifier, createTokenService, hashClientSecret, type TokenService } from '../../src/server/index.js'
 import { serve, type ServeResult } from '../../src/server/node/index.js'
 
@@ -52,10 +52,14 @@ describe('createJWTVerifier against the token service over HTTP', () => {
   })
 
   it('sees a key rotation through the unknown-kid refetch, and honours the cooldown', async () => {
-    const cooldown = 1_000
+    // The clock moves only when told: the cooldown must not run out while a slow machine rotates
+    // keys and issues tokens (jose, the verifier and the service all read Date.now()).
+    vi.useFakeTimers({ toFake: ['Date'] })
+    onTestFinished(() => void vi.useRealTimers())
+    const cooldown = 60_000
     const verifier = createJWTVerifier({ issuer: `${server.url}/auth`, jwksUri: `${server.url}/auth/.well-known/jwks.json`, audience: `${server.url}/apigateway/orders`, cooldownDuration: cooldown })
     await verifier.verify(await token('orders-app'))
-    await new Promise((resolve) => setTimeout(resolve, cooldown + 100))
+    vi.setSystemTime(Date.now() + cooldown + 1)
     const before = jwksFetches
 
     await service.rotateKeys()
@@ -73,7 +77,7 @@ describe('createJWTVerifier against the token service over HTTP', () => {
     expect(jwksFetches - before).toBe(1)
 
     // Once the cooldown has passed, the unknown kid triggers one more fetch and verifies.
-    await new Promise((resolve) => setTimeout(resolve, cooldown + 100))
+    vi.setSystemTime(Date.now() + cooldown + 1)
     expect((await verifier.verify(again)).subject).toBe('orders-app')
     expect(jwksFetches - before).toBe(2)
   })

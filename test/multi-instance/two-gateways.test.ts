@@ -41,7 +41,8 @@ describe.skipIf(!reachable && process.env.CI !== 'true')('two gateway processes 
     writeFileSync(configPath, JSON.stringify({
       environment: { name: 'multi', issuer: 'http://gateway.test' },
       store: { kind: 'postgres', connectionString: PG_URL, schema },
-      cache: { redis: { url: 'redis://127.0.0.1:6379', prefix: `${schema}:` } },
+      // A long command timeout: a loaded CI machine must not turn Redis answers into fallbacks.
+      cache: { redis: { url: 'redis://127.0.0.1:6379', prefix: `${schema}:`, commandTimeout: 5_000 } },
       proxies: [
         { name: 'orders', clientId: 'orders-app', clientSecret: digest, upstream: upstreamURL, tokenPolicy: { format: 'opaque', refresh: { enabled: true, graceWindow: 10 } } },
         { name: 'catalog', clientId: 'catalog-app', clientSecret: digest, upstream: upstreamURL },

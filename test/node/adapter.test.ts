@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { Agent, createServer as createHttpServer, get, request as httpRequest } from 'node:http'
 import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http'
 import { connect as http2Connect, createServer as createHttp2Server } from 'node:http2'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { connect, createServer as createNetServer } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { serve, toNodeListener } from '../../src/server/node/index.js'
@@ -479,8 +479,10 @@ describe('toNodeListener', () => {
       seen.resolve(request.signal.aborted)
       return new Response('too late')
     })
+    // Wait for the server to see the hang-up (not a fixed sleep: a stalled machine may take longer).
+    const closed = new Promise<void>((resolve) => server.server.once('connection', (socket: Socket) => socket.once('close', () => resolve())))
     await hangUpOnceStarted(server, started.promise)
-    await new Promise((r) => setTimeout(r, 50))
+    await closed
     release.resolve()
     expect(await seen.promise).toBe(true)
   })

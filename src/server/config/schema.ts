@@ -195,6 +195,8 @@ export const configSchema = z.strictObject({
     redis: z.strictObject({
       url: z.union([z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), z.strictObject({ env: z.string().min(1) })]).optional(),
       prefix: z.string().max(100).optional(),
+      /** Longest wait for one Redis command, ms; a slower one counts as a miss. Default 200. */
+      commandTimeout: z.number().int().min(1).max(2_147_483_647).optional(),
     }).optional(),
   }).optional(),
   /**

@@ -36,7 +36,7 @@ afterEach(async () => {
 
 /**
  * A recording upstream: `/hang` never answers, `/stream` sends one chunk and the rest only after
- * `release()`, `/slow` sends the rest after 500 ms, `/cors` sends its own CORS headers, `/hop` answers with hop-by-hop headers,
+ * `release()`, `/slow` sends the rest after 1.5 s, `/cors` sends its own CORS headers, `/hop` answers with hop-by-hop headers,
  * anything else echoes what it received.
  */
 async function startUpstream(): Promise<Upstream> {
@@ -70,7 +70,7 @@ async function startUpstream(): Promise<Upstream> {
       if (req.url === '/slow') {
         res.writeHead(200, { 'content-type': 'text/plain' })
         res.write('first chunk;')
-        setTimeout(() => res.end('second chunk'), 500)
+        setTimeout(() => res.end('second chunk'), 1_500)
         return
       }
       if (req.url === '/cors') {
@@ -350,7 +350,9 @@ describe('proxy(): response from the upstream', () => {
   // long downloads and server-sent events through the proxy die at 30 s by default. The timeout
   // should cover the wait for the response headers only.
   it('does not cut a response that started in time but streams longer than timeoutDuration', async () => {
-    const { server, auth } = await setup(undefined, { timeoutDuration: 200 })
+    // 1 s for the headers (a loaded machine needs more than 200 ms for the first upstream fetch);
+    // the body ends 1.5 s after them.
+    const { server, auth } = await setup(undefined, { timeoutDuration: 1_000 })
     const sent = await send(`${server.url}/apigateway/orders/slow`, { headers: auth })
     expect(sent.status).toBe(200)
     expect(sent.body.toString()).toBe('first chunk;second chunk')
