@@ -89,25 +89,24 @@ export interface AuditNotes {
   grant?: { subject: string; scope?: readonly string[]; format: 'jwt' | 'opaque' }
 }
 
+/** The event of a successful answer, by endpoint (a refresh_token grant is `token.refreshed`). */
+const ANSWERED: Record<AuditEvent['endpoint'], AuditEventType> = {
+  token: 'token.issued',
+  jwt: 'token.issued',
+  'jwt/regenerate': 'token.regenerated',
+  introspect: 'token.introspected',
+  revoke: 'token.revoked',
+}
+
 const GRANTS = new Set(['client_credentials', 'password', 'refresh_token'])
 const cut = (value: string) => (value.length > 200 ? value.slice(0, 200) : value)
 
 /** Builds the event of a token-endpoint request. */
 export function auditEvent(notes: AuditNotes & { endpoint: AuditEvent['endpoint']; mode: 'policy' | 'acl' }, outcome: { status: number; error?: string; description?: string; reusedFamily?: string }, environment: string, at: number, durationMs: number): AuditEvent {
   const ok = outcome.status < 400
-  const type: AuditEventType = outcome.reusedFamily !== undefined
-    ? 'refresh.reuse_detected'
-    : !ok
-      ? 'token.refused'
-      : notes.endpoint === 'revoke'
-        ? 'token.revoked'
-        : notes.endpoint === 'introspect'
-          ? 'token.introspected'
-          : notes.endpoint === 'jwt/regenerate'
-            ? 'token.regenerated'
-            : notes.grantType === 'refresh_token'
-              ? 'token.refreshed'
-              : 'token.issued'
+  let type = ok ? ANSWERED[notes.endpoint] : 'token.refused'
+  if (outcome.reusedFamily !== undefined) type = 'refresh.reuse_detected'
+  else if (type === 'token.issued' && notes.grantType === 'refresh_token') type = 'token.refreshed'
   const event: AuditEvent = { type, at, durationMs, environment, endpoint: notes.endpoint, mode: notes.mode, status: outcome.status, authenticated: notes.client !== undefined }
   if (notes.grantType !== undefined && GRANTS.has(notes.grantType)) event.grantType = notes.grantType as AuditEvent['grantType']
   const clientId = notes.client?.clientId ?? notes.attempt?.clientId

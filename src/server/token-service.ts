@@ -168,7 +168,6 @@ export interface TokenService {
 /** What `fetch` learns of a request while routing it: for CORS, the brute-force limits and the audit event. */
 interface RequestState extends AuditNotes {
   mode?: 'policy' | 'acl'
-  clientId?: string
 }
 
 /** The answers to failures that are not OAuth refusals. */
@@ -354,11 +353,10 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     state.grantType = grantType
     const regenerate = endpoint === '/jwt/regenerate'
     const presented = readClientCredentials(request, params, realm, { basicAllowed: !regenerate })
-    if (presented) state.clientId = presented.clientId
-    if (management && presented?.method !== 'client_secret_basic') throw invalidClient(realm, 'HTTP Basic client authentication is required')
     const clientIP = edge.token(mode, presented?.clientId).resolveIP(request, adapter.remoteAddress).clientIP
     const username = !management && !regenerate && grantType === 'password' ? params.get('username') : undefined
     state.attempt = { ip: clientIP, clientId: presented?.clientId, username }
+    if (management && presented?.method !== 'client_secret_basic') throw invalidClient(realm, 'HTTP Basic client authentication is required')
     // before any secret is checked: a guess made while locked out learns nothing
     if (limiter) await limiter.check(state.attempt)
     const client = await authenticateClient(context, presented, mode, realm, regenerate || management ? undefined : grantType, clientIP)
@@ -457,7 +455,7 @@ export function createTokenService(config: GatepassConfigInput | unknown, option
     if (onAudit && state.mode !== undefined && state.endpoint !== undefined) audit({ ...state, mode: state.mode, endpoint: state.endpoint }, response.status, error, started)
     // Token endpoints answer browsers: CORS headers on every response, errors included.
     if (state.mode === undefined) return response
-    const cors = edge.tokenCORS(state.mode, state.clientId, request.headers.get('origin'))
+    const cors = edge.tokenCORS(state.mode, state.attempt?.clientId, request.headers.get('origin'))
     return cors ? cors.apply(request, response) : response
   }
 
